@@ -1,0 +1,3 @@
+module gatehouse.dev/shared
+
+go 1.26

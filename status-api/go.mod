@@ -1,0 +1,7 @@
+module gatehouse.dev/status-api
+
+go 1.26
+
+require gatehouse.dev/shared v0.0.0
+
+replace gatehouse.dev/shared => ../shared
