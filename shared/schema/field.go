@@ -85,6 +85,7 @@ type Field struct {
 	// Fields and EntityChecks describe a record.
 	Fields       []*Field
 	EntityChecks []Check
+	Shorthands   []Shorthand
 	// Reference is the table a foreign field points to; OnDelete is
 	// "cascade", "restrict" or "" (Kong's default, which Postgres treats as
 	// restrict).

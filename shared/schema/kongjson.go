@@ -30,6 +30,21 @@ func (s *Schema) KongJSON() map[string]any {
 	if s.SubschemaKey != "" {
 		out["subschema_key"] = s.SubschemaKey
 	}
+	if len(s.Shorthands) > 0 {
+		out["shorthand_fields"] = shorthandsJSON(s.Shorthands)
+	}
+	return out
+}
+
+func shorthandsJSON(list []Shorthand) []any {
+	out := make([]any, len(list))
+	for i, sh := range list {
+		d := sh.Field.KongJSON()
+		if sh.Deprecated {
+			d["deprecation"] = map[string]any{"message": sh.Field.Name + " is deprecated"}
+		}
+		out[i] = map[string]any{sh.Field.Name: d}
+	}
 	return out
 }
 
@@ -127,6 +142,9 @@ func (f *Field) KongJSON() map[string]any {
 		d["fields"] = fieldsJSON(f.Fields)
 		if len(f.EntityChecks) > 0 {
 			d["entity_checks"] = checksJSON(f.EntityChecks)
+		}
+		if len(f.Shorthands) > 0 {
+			d["shorthand_fields"] = shorthandsJSON(f.Shorthands)
 		}
 	}
 	set("reference", f.Reference != "", f.Reference)

@@ -35,6 +35,9 @@ func (s *Schema) Process(input map[string]any, ctx Context, now time.Time) map[s
 	if out == nil {
 		out = map[string]any{}
 	}
+	if ctx != Select {
+		s.applyShorthands(out)
+	}
 	s.EachField(out, func(f *Field) {
 		v, present := out[f.Name]
 		if f.Auto {

@@ -10,6 +10,8 @@ type Schema struct {
 	// Fields in Kong's order; the order is what /schemas endpoints show.
 	Fields       []*Field
 	EntityChecks []Check
+	// Shorthands are input-only fields translated into real ones.
+	Shorthands []Shorthand
 
 	// PrimaryKey is the list of primary key fields (["id"] for every
 	// entity Gatehouse stores).
@@ -75,7 +77,7 @@ func (s *Schema) EachField(input map[string]any, fn func(*Field)) {
 // recordSchema wraps a record field's sub-fields as a Schema, so records
 // and entities share one implementation.
 func recordSchema(f *Field) *Schema {
-	return &Schema{Name: f.Name, Fields: f.Fields, EntityChecks: f.EntityChecks}
+	return &Schema{Name: f.Name, Fields: f.Fields, EntityChecks: f.EntityChecks, Shorthands: f.Shorthands}
 }
 
 // Check verifies the schema definition itself: every field has a name and

@@ -58,6 +58,12 @@ func (s *Schema) Validate(input map[string]any, mode Mode) Errors {
 		v := input[k]
 		f := s.Resolve(input, k)
 		if f == nil {
+			if sh := s.shorthand(k); sh != nil {
+				if msg := s.shorthandError(sh, input); msg != nil {
+					errs[k] = msg
+				}
+				continue
+			}
 			if v == nil && mode.IgnoreUnknownNulls {
 				continue
 			}
