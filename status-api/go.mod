@@ -1,6 +1,6 @@
 module gatehouse.dev/status-api
 
-go 1.26
+go 1.26.0
 
 require gatehouse.dev/shared v0.0.0
 
