@@ -418,3 +418,67 @@ func isIPOrCIDR(s string) bool {
 	_, err := netip.ParseAddr(s)
 	return err == nil
 }
+
+// ---------------------------------------------------------------------------
+// Route and upstream typedefs of kong/db/schema/typedefs.lua, added with the
+// entity package (routes' sources, destinations, methods, hosts, paths and
+// headers; upstream health checks' headers). Each returns a new Field named
+// name.
+
+// Sources is a set of {ip, port} records, at least one of the two set
+// (typedefs.sources; routes' destinations use the same shape).
+func Sources(name string) *Field {
+	return &Field{Name: name, Type: Set, Elements: &Field{
+		Type:         Record,
+		Fields:       []*Field{IPOrCIDR().Named("ip"), Port("port")},
+		EntityChecks: []Check{{AtLeastOneOf: []string{"ip", "port"}}},
+	}}
+}
+
+// Methods is a set of upper-case HTTP method names (typedefs.methods).
+func Methods(name string) *Field {
+	return &Field{Name: name, Type: Set, Elements: HTTPMethod()}
+}
+
+// Hosts is an array of host names with an optional port and at most one
+// '*' label, leftmost or rightmost (typedefs.hosts).
+func Hosts(name string) *Field {
+	return &Field{Name: name, Type: Array, Elements: &Field{
+		Type: String,
+		MatchAll: []PatternErr{{
+			Pattern: MustPattern(`^[^*]*\*?[^*]*$`),
+			Err:     "invalid wildcard: must have at most one wildcard",
+		}},
+		MatchAny: &MatchAny{
+			Patterns: []*Pattern{MustPattern(`^\*\.`), MustPattern(`\.\*$`), MustPattern(`^[^*]*$`)},
+			Err:      "invalid wildcard: must be placed at leftmost or rightmost label",
+		},
+		Custom: validateHostWithWildcards,
+	}}
+}
+
+// RouterPaths is an array of RouterPath (typedefs.router_paths).
+func RouterPaths(name string) *Field {
+	return &Field{Name: name, Type: Array, Elements: RouterPath()}
+}
+
+// Headers is a map from header name to an array of values
+// (typedefs.headers).
+func Headers(name string) *Field {
+	return &Field{
+		Name: name, Type: Map, Keys: HeaderName(),
+		Values: &Field{Type: Array, Elements: &Field{Type: String}},
+	}
+}
+
+// validateHostWithWildcards is Kong's validate_host_with_wildcards: the
+// wildcard stands for a label, the rest must be a host with an optional
+// port. Kong's message for a port above 65535 is "invalid port number",
+// without the port.
+func validateHostWithWildcards(v any) error {
+	_, err := NormalizeIP(strings.ReplaceAll(v.(string), "*", "abc"))
+	if errors.Is(err, errInvalidPort) {
+		return errInvalidPort
+	}
+	return err
+}

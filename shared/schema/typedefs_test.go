@@ -142,3 +142,50 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// TestRouteTypedefs covers the typedefs added for the entity package
+// (Sources, Methods, Hosts, RouterPaths, Headers).
+func TestRouteTypedefs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		field *Field
+		value any
+		want  any // nil = valid
+	}{
+		{"sources ok", Sources("s"), []any{map[string]any{"ip": "10.0.0.0/8"}, map[string]any{"port": int64(80)}}, nil},
+		{
+			"sources empty record", Sources("s"),
+			[]any{map[string]any{}},
+			[]any{map[string]any{"@entity": []any{"at least one of these fields must be non-empty: 'ip', 'port'"}}},
+		},
+		{"sources bad ip", Sources("s"), []any{map[string]any{"ip": "x"}}, []any{map[string]any{"ip": "invalid ip or cidr range: 'x'"}}},
+		{"methods ok", Methods("m"), []any{"GET", "POST"}, nil},
+		{"methods lower", Methods("m"), []any{"get"}, []any{"invalid value: get"}},
+		{"hosts ok", Hosts("h"), []any{"example.com", "*.example.com", "example.*", "example.com:8080", "10.0.0.1"}, nil},
+		{"hosts two wildcards", Hosts("h"), []any{"*.example.*"}, []any{"invalid wildcard: must have at most one wildcard"}},
+		{"hosts inner wildcard", Hosts("h"), []any{"a.*.com"}, []any{"invalid wildcard: must be placed at leftmost or rightmost label"}},
+		{"hosts bad name", Hosts("h"), []any{"ok.com", "bad host"}, []any{nil, "invalid hostname: bad host"}},
+		{"hosts bad port", Hosts("h"), []any{"ok.com:99999", "[::1]:70000"}, []any{"invalid port number", "invalid port number"}},
+		{"router paths", RouterPaths("p"), []any{"/a", `~/b/\d+`}, nil},
+		{"router paths bad", RouterPaths("p"), []any{"/a", "b"}, []any{nil, "should start with: / (fixed path) or ~/ (regex path)"}},
+		{"headers ok", Headers("h"), map[string]any{"x-a": []any{"1", "2"}}, nil},
+		{
+			"headers bad name", Headers("h"),
+			map[string]any{"x a": []any{"1"}},
+			"bad header name 'x a', allowed characters are A-Z, a-z, 0-9, '_', and '-'",
+		},
+		{"headers bad value", Headers("h"), map[string]any{"x-a": "1"}, "expected an array"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got := ValidateField(tt.field, tt.value)
+			gj, _ := json.Marshal(got)
+			wj, _ := json.Marshal(tt.want)
+			if string(gj) != string(wj) {
+				t.Errorf("ValidateField(%v) = %s; want %s", tt.value, gj, wj)
+			}
+		})
+	}
+}
