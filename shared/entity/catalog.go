@@ -52,7 +52,8 @@ type Type struct {
 	// GenerateAdminAPI is false for types without generated endpoints
 	// (memberships, managed under /consumer_groups/{g}/consumers).
 	GenerateAdminAPI bool
-	// TTL types accept a "ttl" option (seconds) on create and update.
+	// TTL types accept a "ttl" option (seconds) on create and update,
+	// stored as their "expires_at" field (see ExpiresAt).
 	TTL bool
 	// Transient names input fields that are not stored with the entity
 	// (certificates' "snis", materialised as sni rows by the Admin API).

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -112,12 +111,9 @@ func (s *Store) Write(ctx context.Context, fn func(ctx context.Context, tx *Tx) 
 	return rev, nil
 }
 
-// PutOptions tunes Insert, Upsert and Update.
-type PutOptions struct {
-	// TTL, when set, makes the entity expire that many seconds from now
-	// (types with TTL only).
-	TTL *float64
-}
+// PutOptions tunes Insert, Upsert and Update. It has no options yet;
+// it keeps the signatures stable as options are added.
+type PutOptions struct{}
 
 // Insert stores a new entity (already processed and validated by its
 // type). It answers Kong's errors: code 3 for an existing id, 5 (409) for a
@@ -237,10 +233,12 @@ func (tx *Tx) put(ctx context.Context, t *entity.Type, id string, e map[string]a
 	if err != nil {
 		return fmt.Errorf("encode %s: %w", t.Name, err)
 	}
+	// Entities of TTL types expire at their expires_at (unix seconds):
+	// Admin API reads hide them from then on.
 	var expires *time.Time
-	if opts.TTL != nil && t.TTL && *opts.TTL > 0 {
-		at := tx.now.Add(time.Duration(math.Round(*opts.TTL * float64(time.Second))))
-		expires = &at
+	if at, ok := schema.AsInt(e["expires_at"]); ok && t.TTL {
+		when := time.Unix(at, 0)
+		expires = &when
 	}
 	if replace {
 		if _, err := tx.tx.Exec(ctx, "UPDATE entities SET data = $3, tags = $4, expires_at = $5 WHERE entity_type = $1 AND id = $2",
