@@ -29,7 +29,12 @@ type Field struct {
 	Type Type
 
 	// Required fields may not be null (and must be given on insert).
+	// Records are required unless Optional is set, as Kong makes every
+	// record required unless its definition says otherwise.
 	Required bool
+	// Optional makes a record field nullable (Kong's `required = false`
+	// on a record).
+	Optional bool
 	// Default fills a field that an insert or upsert does not give. Nil
 	// means "no default": a missing optional field becomes null.
 	Default any
@@ -91,6 +96,12 @@ type Field struct {
 	// restrict).
 	Reference string
 	OnDelete  string
+}
+
+// IsRequired reports whether the field may not be null: Required, or a
+// (non-abstract) record that is not Optional.
+func (f *Field) IsRequired() bool {
+	return f.Required || f.Type == Record && !f.Optional && !f.Abstract
 }
 
 // Pattern is a regular expression with its source text, which /schemas

@@ -64,7 +64,7 @@ func (f *Field) KongJSON() map[string]any {
 			d[k] = v
 		}
 	}
-	set("required", f.Required, true)
+	set("required", f.IsRequired(), true)
 	set("default", f.Default != nil, DeepCopy(f.Default))
 	set("auto", f.Auto, true)
 	set("uuid", f.UUID, true)

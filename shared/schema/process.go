@@ -79,12 +79,12 @@ func timestamp(f *Field, now time.Time) any {
 
 // adjust is Kong's adjust_field_for_context.
 func adjust(f *Field, v any, present bool, ctx Context) (any, bool) {
-	if ctx == Select && present && v == nil && f.Required {
+	if ctx == Select && present && v == nil && f.IsRequired() {
 		return missingValue(f)
 	}
 	if f.Type == Record && !f.Abstract {
 		recurse := present && v != nil
-		if ctx != Update && !present && f.Required {
+		if ctx != Update && !present && f.IsRequired() {
 			recurse = true
 		}
 		if recurse {
@@ -112,7 +112,7 @@ func missingValue(f *Field) (any, bool) {
 	if f.Default != nil {
 		return DeepCopy(f.Default), true
 	}
-	if !f.Required {
+	if !f.IsRequired() {
 		return nil, true
 	}
 	if f.Type == Record && !f.Abstract {

@@ -523,3 +523,22 @@ func TestKongJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestRecordsAreRequiredUnlessOptional(t *testing.T) {
+	t.Parallel()
+	s := &Schema{Name: "r", Fields: []*Field{
+		{Name: "hc", Type: Record, Fields: []*Field{{Name: "n", Type: Integer, Default: int64(1)}}},
+		{Name: "opt", Type: Record, Optional: true, Fields: []*Field{{Name: "n", Type: Integer}}},
+	}}
+	out := s.Process(map[string]any{}, Insert, now)
+	if !reflect.DeepEqual(out, map[string]any{"hc": map[string]any{"n": int64(1)}, "opt": nil}) {
+		t.Errorf("Process = %#v", out)
+	}
+	errs := s.Validate(map[string]any{"hc": nil, "opt": nil}, Full)
+	if got := errs.Messages(); !reflect.DeepEqual(got, []string{"hc: required field missing"}) {
+		t.Errorf("messages = %q", got)
+	}
+	if j := s.Fields[0].KongJSON(); j["required"] != true {
+		t.Errorf("records show required: %v", j)
+	}
+}

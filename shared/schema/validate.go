@@ -76,7 +76,7 @@ func (s *Schema) Validate(input map[string]any, mode Mode) Errors {
 	}
 	s.EachField(input, func(f *Field) {
 		v, present := input[f.Name]
-		if f.Required && (present && v == nil || !mode.Partial && !present) {
+		if f.IsRequired() && (present && v == nil || !mode.Partial && !present) {
 			errs[f.Name] = msgRequired
 		}
 	})
@@ -116,7 +116,7 @@ func validateFieldMode(f *Field, v any, mode Mode) any {
 			return f.errOr("value must not be null")
 		case f.Eq != nil:
 			return "value must be " + FormatValue(f.Eq)
-		case f.Required:
+		case f.IsRequired():
 			return msgRequired
 		}
 		return nil

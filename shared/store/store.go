@@ -139,7 +139,7 @@ func (s *Store) decode(typ string, data []byte) (map[string]any, error) {
 		return nil, fmt.Errorf("decode stored %s: %w", typ, err)
 	}
 	if t := s.cat.Type(typ); t != nil {
-		m = t.Schema.Process(m, schema.Select, time.Time{})
+		m = t.SchemaFor(m).Process(m, schema.Select, time.Time{})
 	}
 	return m, nil
 }
