@@ -130,7 +130,7 @@ func readPEM(spec string) ([]byte, error) {
 	if b, err := base64.StdEncoding.DecodeString(s); err == nil && strings.HasPrefix(strings.TrimSpace(string(b)), "-----BEGIN") {
 		return b, nil
 	}
-	b, err := os.ReadFile(spec)
+	b, err := os.ReadFile(spec) //nolint:gosec // the operator names the file in the settings.
 	if err != nil {
 		return nil, fmt.Errorf("read: %w", err)
 	}
@@ -150,7 +150,7 @@ func describe(spec string) string {
 }
 
 func loadCRL(path string) (map[string]bool, error) {
-	raw, err := os.ReadFile(path)
+	raw, err := os.ReadFile(path) //nolint:gosec // the operator names the file in the settings.
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
@@ -172,12 +172,12 @@ func loadCRL(path string) (map[string]bool, error) {
 // Errors a control plane reports for refused data-plane certificates
 // (Kong's texts where Kong has one).
 var (
-	ErrNoClientCert    = errors.New("data plane failed to present client certificate during handshake")
-	ErrDigestMismatch  = errors.New("data plane presented incorrect client certificate during handshake (digest does not match the control plane certificate)")
-	ErrRevoked         = errors.New("data plane client certificate was revoked")
-	ErrServerMismatch  = errors.New("control plane presented a certificate that does not match the cluster certificate (shared mode)")
-	ErrNodeIDMismatch  = errors.New("data plane client certificate is pinned to another node id")
-	errNoPeerCertifate = errors.New("peer presented no certificate")
+	ErrNoClientCert      = errors.New("data plane failed to present client certificate during handshake")
+	ErrDigestMismatch    = errors.New("data plane presented incorrect client certificate during handshake (digest does not match the control plane certificate)")
+	ErrRevoked           = errors.New("data plane client certificate was revoked")
+	ErrServerMismatch    = errors.New("control plane presented a certificate that does not match the cluster certificate (shared mode)")
+	ErrNodeIDMismatch    = errors.New("data plane client certificate is pinned to another node id")
+	errNoPeerCertificate = errors.New("peer presented no certificate")
 )
 
 // ServerConfig is the control plane's listener configuration: TLS 1.2+,
@@ -193,25 +193,24 @@ func (m *Material) ServerConfig() *tls.Config {
 	case PKI:
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
 		cfg.ClientCAs = m.CAs
-		cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-			if len(raw) == 0 {
+		// VerifyConnection runs on every handshake, resumed ones included
+		// (VerifyPeerCertificate does not), so a revoked certificate
+		// cannot come back through a session ticket.
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
 				return ErrNoClientCert
 			}
-			leaf, err := x509.ParseCertificate(raw[0])
-			if err != nil {
-				return fmt.Errorf("parse client certificate: %w", err)
-			}
-			if m.revoked[leaf.SerialNumber.Text(16)] {
+			if m.revoked[cs.PeerCertificates[0].SerialNumber.Text(16)] {
 				return ErrRevoked
 			}
 			return nil
 		}
-	default:
-		cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-			if len(raw) == 0 {
+	case Shared:
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			if len(cs.PeerCertificates) == 0 {
 				return ErrNoClientCert
 			}
-			if sha256.Sum256(raw[0]) != m.digest {
+			if sha256.Sum256(cs.PeerCertificates[0].Raw) != m.digest {
 				return ErrDigestMismatch
 			}
 			return nil
@@ -240,13 +239,13 @@ func (m *Material) ClientConfig(host string) *tls.Config {
 	cfg.ServerName = SharedServerName
 	// Shared mode pins the peer to our own certificate: chain and name
 	// checks are replaced by a digest comparison, as Kong's control plane
-	// does for data planes.
-	cfg.InsecureSkipVerify = true //nolint:gosec // verified by VerifyPeerCertificate below.
-	cfg.VerifyPeerCertificate = func(raw [][]byte, _ [][]*x509.Certificate) error {
-		if len(raw) == 0 {
-			return errNoPeerCertifate
+	// does for data planes. VerifyConnection also runs on resumed sessions.
+	cfg.InsecureSkipVerify = true // the peer is pinned by VerifyConnection below
+	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errNoPeerCertificate
 		}
-		if sha256.Sum256(raw[0]) != m.digest {
+		if sha256.Sum256(cs.PeerCertificates[0].Raw) != m.digest {
 			return ErrServerMismatch
 		}
 		return nil

@@ -62,8 +62,8 @@ func TestLoadErrors(t *testing.T) {
 	if err := Generate(cert, key, 30, time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	certPEM, _ := os.ReadFile(cert)
-	keyPEM, _ := os.ReadFile(key)
+	certPEM, _ := os.ReadFile(cert) //nolint:gosec // a test file
+	keyPEM, _ := os.ReadFile(key)   //nolint:gosec // a test file
 	tests := []struct {
 		cfg  Config
 		want string
@@ -99,11 +99,12 @@ func TestLoadErrors(t *testing.T) {
 // over loopback and returns each side's error.
 func handshake(t *testing.T, server, client *tls.Config) (serverErr, clientErr error) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ctx := t.Context()
+	ln, err := (&net.ListenConfig{}).Listen(ctx, "tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }()
 	done := make(chan error, 1)
 	go func() {
 		c, err := ln.Accept()
@@ -111,9 +112,9 @@ func handshake(t *testing.T, server, client *tls.Config) (serverErr, clientErr e
 			done <- err
 			return
 		}
-		defer c.Close()
+		defer func() { _ = c.Close() }()
 		tc := tls.Server(c, server)
-		err = tc.Handshake()
+		err = tc.HandshakeContext(ctx)
 		if err == nil {
 			// TLS 1.3 client certificates are checked after the client's
 			// handshake returns: read to surface a late failure on both sides.
@@ -121,13 +122,13 @@ func handshake(t *testing.T, server, client *tls.Config) (serverErr, clientErr e
 		}
 		done <- err
 	}()
-	c, err := net.Dial("tcp", ln.Addr().String())
+	c, err := (&net.Dialer{}).DialContext(ctx, "tcp", ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
+	defer func() { _ = c.Close() }()
 	tc := tls.Client(c, client)
-	clientErr = tc.Handshake()
+	clientErr = tc.HandshakeContext(ctx)
 	if clientErr == nil {
 		_ = tc.SetReadDeadline(time.Now().Add(5 * time.Second))
 		buf := make([]byte, 1)
@@ -177,13 +178,13 @@ func TestSharedMode(t *testing.T) {
 
 func withoutServerCheck(c *tls.Config) *tls.Config {
 	c = c.Clone()
-	c.VerifyPeerCertificate = nil
+	c.VerifyConnection = nil
 	return c
 }
 
 func withoutClientCheck(c *tls.Config) *tls.Config {
 	c = c.Clone()
-	c.VerifyPeerCertificate = nil
+	c.VerifyConnection = nil
 	return c
 }
 

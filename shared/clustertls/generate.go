@@ -71,7 +71,7 @@ func Generate(certPath, keyPath string, days int, now time.Time) error {
 // writeNew creates path exclusively (O_EXCL), so a file that appeared in
 // the meantime is never overwritten.
 func writeNew(path string, data []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode) //nolint:gosec // the operator names the file.
 	if err != nil {
 		return fmt.Errorf("create %s: %w", path, err)
 	}

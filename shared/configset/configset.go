@@ -8,6 +8,7 @@ package configset
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 
 	"gatehouse.dev/shared/confighash"
@@ -70,9 +71,7 @@ func (s *Set) Clone() *Set {
 		state:    *s.state.Clone(),
 		count:    s.count,
 	}
-	for typ, m := range s.types {
-		c.types[typ] = m
-	}
+	maps.Copy(c.types, s.types)
 	// s must not write into maps it now shares either.
 	s.owned = map[string]bool{}
 	return c
@@ -84,9 +83,7 @@ func (s *Set) writable(typ string) map[string]entry {
 		return m
 	}
 	cp := make(map[string]entry, len(m)+1)
-	for id, e := range m {
-		cp[id] = e
-	}
+	maps.Copy(cp, m)
 	s.types[typ] = cp
 	s.owned[typ] = true
 	return cp

@@ -106,8 +106,10 @@ func BenchmarkCloneAndApplyOne(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			change := []protocol.Change{{Op: protocol.OpUpsert, Type: "routes", ID: "r-000001",
-				Entity: map[string]any{"id": "r-000001", "paths": []any{"/new"}}}}
+			change := []protocol.Change{{
+				Op: protocol.OpUpsert, Type: "routes", ID: "r-000001",
+				Entity: map[string]any{"id": "r-000001", "paths": []any{"/new"}},
+			}}
 			b.ReportAllocs()
 			for b.Loop() {
 				c := s.Clone()

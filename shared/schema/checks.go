@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -109,7 +110,7 @@ checks:
 		if !allValid && !spec.runWithInvalid {
 			continue
 		}
-		if allAbsent && !(spec.runWithMissing && !mode.Partial) {
+		if allAbsent && (!spec.runWithMissing || mode.Partial) {
 			continue
 		}
 		if missing != nil {
@@ -222,7 +223,7 @@ func (c Check) run(s *Schema, e map[string]any, mode Mode, errs Errors) string {
 func safeCheck(fn func(map[string]any) error, e map[string]any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("entity check failed")
+			err = errors.New("entity check failed")
 		}
 	}()
 	return fn(e)

@@ -157,7 +157,7 @@ func newError(code int, msg string, fields map[string]any) *Error {
 // SchemaViolation builds the code-2 error for a tree of field errors, with
 // Kong's message composition: "schema violation (X)" for one message,
 // "N schema violations (X; Y)" for several.
-func SchemaViolation(errs Errors) *Error {
+func SchemaViolation(errs Errors) *Error { //nolint:revive // named after Kong's error (code 2, "schema violation")
 	msgs := errs.Messages()
 	var msg string
 	if len(msgs) == 1 {

@@ -135,7 +135,7 @@ type MatchAny struct {
 
 // Ptr returns a pointer to v; it keeps field literals short
 // (LenMin: schema.Ptr(1)).
-func Ptr[T any](v T) *T { return &v }
+func Ptr[T any](v T) *T { return new(v) }
 
 // Range returns a Between bound.
 func Range(lo, hi float64) *[2]float64 { return &[2]float64{lo, hi} }

@@ -160,6 +160,9 @@ func normalize(f *Field, v any) any {
 			out[k] = normalizeElement(f.Values, e)
 		}
 		return out
+	case String, Boolean, Record, Foreign:
+		// Kept as given: records are processed by adjust, and wrong types
+		// are left for validation to report.
 	}
 	return v
 }

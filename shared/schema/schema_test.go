@@ -25,10 +25,10 @@ func testSchema() *Schema {
 			Port("port").With(func(f *Field) { f.Required = true; f.Default = int64(80) }),
 			Path("path"),
 			{Name: "retries", Type: Integer, Default: int64(5), Between: Range(0, 32767)},
-			{Name: "ratio", Type: Number, Gt: Ptr(0.0)},
+			{Name: "ratio", Type: Number, Gt: new(0.0)},
 			{Name: "enabled", Type: Boolean, Required: true, Default: true},
 			Tags(),
-			{Name: "hosts", Type: Array, Elements: &Field{Type: String, LenMin: Ptr(3)}},
+			{Name: "hosts", Type: Array, Elements: &Field{Type: String, LenMin: new(3)}},
 			{Name: "headers", Type: Map, Keys: HeaderName(), Values: &Field{Type: Array, Elements: &Field{Type: String}}},
 			ForeignKey("parent", "things"),
 			{Name: "config", Type: Record, Required: true, Fields: []*Field{
@@ -306,8 +306,10 @@ func roundTrip(t *testing.T, v any) map[string]any {
 func TestPartialModeMessages(t *testing.T) {
 	t.Parallel()
 	s := &Schema{Name: "consumers", Fields: []*Field{
-		{Name: "username", Type: String}, {Name: "custom_id", Type: String},
-		{Name: "a", Type: String}, {Name: "b", Type: String},
+		{Name: "username", Type: String},
+		{Name: "custom_id", Type: String},
+		{Name: "a", Type: String},
+		{Name: "b", Type: String},
 	}, EntityChecks: []Check{
 		{AtLeastOneOf: []string{"custom_id", "username"}},
 		{OnlyOneOf: []string{"a", "b"}},
@@ -334,7 +336,9 @@ func TestPartialModeMessages(t *testing.T) {
 func TestOtherChecks(t *testing.T) {
 	t.Parallel()
 	fields := []*Field{
-		{Name: "a", Type: String}, {Name: "b", Type: String}, {Name: "c", Type: String},
+		{Name: "a", Type: String},
+		{Name: "b", Type: String},
+		{Name: "c", Type: String},
 		{Name: "kind", Type: String},
 	}
 	tests := []struct {
@@ -345,8 +349,11 @@ func TestOtherChecks(t *testing.T) {
 		{Check{MutuallyRequired: []string{"a", "b"}}, map[string]any{"a": "x", "b": nil}, "all or none of these fields must be set: 'a', 'b'"},
 		{Check{MutuallyRequired: []string{"a", "b"}}, map[string]any{"a": "x", "b": "y"}, ""},
 		{Check{Distinct: []string{"a", "b"}}, map[string]any{"a": "x", "b": "x"}, "values of these fields must be distinct: 'a', 'b'"},
-		{Check{MutuallyExclusiveSets: &SetsCheck{Set1: []string{"a"}, Set2: []string{"b", "c"}}},
-			map[string]any{"a": "x", "c": "y"}, "these sets are mutually exclusive: ('a'), ('c')"},
+		{
+			Check{MutuallyExclusiveSets: &SetsCheck{Set1: []string{"a"}, Set2: []string{"b", "c"}}},
+			map[string]any{"a": "x", "c": "y"},
+			"these sets are mutually exclusive: ('a'), ('c')",
+		},
 		{Check{ConditionalAtLeastOneOf: &ConditionalAtLeastOneOf{
 			IfField: "kind", IfMatch: &Field{OneOf: []any{"x"}}, ThenAtLeastOneOf: []string{"a", "b"},
 			ElseMatch: &Field{OneOf: []any{"y"}}, ElseThenAtLeastOneOf: []string{"c"}, ElseThenErr: "need %s",
@@ -388,7 +395,8 @@ func TestSubschemas(t *testing.T) {
 	plugins := &Schema{
 		Name: "plugins",
 		Fields: []*Field{
-			ID(), {Name: "name", Type: String, Required: true},
+			ID(),
+			{Name: "name", Type: String, Required: true},
 			ForeignKey("consumer", "consumers"),
 			{Name: "config", Type: Record, Abstract: true},
 		},
@@ -456,15 +464,21 @@ func TestErrorModel(t *testing.T) {
 		msg    string
 	}{
 		{InvalidPrimaryKey(map[string]any{"id": "expected a valid UUID"}), 400, `invalid primary key: '{id="expected a valid UUID"}'`},
-		{UniqueViolation(map[string]any{"name": "basic-auth", "route": nil, "service": map[string]any{"id": "x"}, "consumer": nil}), 409,
-			`UNIQUE violation detected on '{consumer=null,name="basic-auth",route=null,service={id="x"}}'`},
+		{
+			UniqueViolation(map[string]any{"name": "basic-auth", "route": nil, "service": map[string]any{"id": "x"}, "consumer": nil}), 409,
+			`UNIQUE violation detected on '{consumer=null,name="basic-auth",route=null,service={id="x"}}'`,
+		},
 		{NotFound(map[string]any{"id": "x"}), 404, `could not find the entity with primary key '{id="x"}'`},
 		{NotFoundByField(map[string]any{"name": "x"}), 404, `could not find the entity with '{name="x"}'`},
-		{ForeignKeyViolation("service", map[string]any{"id": "x"}, "services"), 400,
-			`the foreign key '{id="x"}' does not reference an existing 'services' entity.`},
+		{
+			ForeignKeyViolation("service", map[string]any{"id": "x"}, "services"), 400,
+			`the foreign key '{id="x"}' does not reference an existing 'services' entity.`,
+		},
 		{ForeignKeyRestricted("services", "routes"), 400, `an existing 'routes' entity references this 'services' entity`},
-		{ForeignKeysUnresolved("service", "name", "x", "services"), 400,
-			`foreign key unresolved (service.name: the foreign key cannot be resolved with '{name="x"}' for an existing 'services' entity)`},
+		{
+			ForeignKeysUnresolved("service", "name", "x", "services"), 400,
+			`foreign key unresolved (service.name: the foreign key cannot be resolved with '{name="x"}' for an existing 'services' entity)`,
+		},
 		{InvalidOptions(map[string]any{"tags": "invalid filter syntax"}), 400, "invalid option (tags: invalid filter syntax)"},
 		{InvalidOffset("abc", "bad base64"), 400, "'abc' is not a valid offset: bad base64"},
 		{OperationUnsupported("cannot create 'services' entities when not using a database"), 405, "cannot create 'services' entities when not using a database"},

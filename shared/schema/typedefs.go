@@ -47,7 +47,7 @@ func Tags() *Field {
 	return &Field{Name: "tags", Type: Set, Elements: &Field{Type: String, Required: true, Custom: validateTag}}
 }
 
-// Foreign is a foreign key to table ref.
+// ForeignKey is a foreign key to table ref.
 func ForeignKey(name, ref string) *Field {
 	return &Field{Name: name, Type: Foreign, Reference: ref}
 }
@@ -65,8 +65,10 @@ func Protocols() *Field {
 
 // ProtocolsHTTP is Protocols restricted to the http subsystem.
 func ProtocolsHTTP() *Field {
-	return &Field{Name: "protocols", Type: Set, Required: true, Default: DeepCopy(HTTPProtocols),
-		Elements: &Field{Type: String, OneOf: DeepCopy(HTTPProtocols).([]any)}}
+	return &Field{
+		Name: "protocols", Type: Set, Required: true, Default: DeepCopy(HTTPProtocols),
+		Elements: &Field{Type: String, OneOf: DeepCopy(HTTPProtocols).([]any)},
+	}
 }
 
 // Host is a hostname or IP address without a port.
@@ -360,10 +362,7 @@ func checkPath(p string) (string, error) {
 			i += 2
 			continue
 		}
-		end := i + 3
-		if end > len(p) {
-			end = len(p)
-		}
+		end := min(i+3, len(p))
 		return "percent", fmt.Errorf("invalid url-encoded value: '%s'", p[i:end])
 	}
 	return "", nil

@@ -1,6 +1,7 @@
 package schema
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -372,7 +373,7 @@ func formatBound(f float64) string {
 func safeCustom(fn func(any) error, v any) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("invalid value")
+			err = errors.New("invalid value")
 		}
 	}()
 	return fn(v)

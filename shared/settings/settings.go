@@ -165,7 +165,7 @@ func (r *Registry) WriteUsage(w io.Writer) {
 		if def == "" {
 			def = "(none)"
 		}
-		fmt.Fprintf(w, "  %s, --%s\n      %s Default: %s\n", s.Env, s.Flag, s.Usage, def)
+		_, _ = fmt.Fprintf(w, "  %s, --%s\n      %s Default: %s\n", s.Env, s.Flag, s.Usage, def)
 	}
 }
 
@@ -236,7 +236,7 @@ type listValue []string
 
 func (v *listValue) Set(s string) error {
 	var out []string
-	for _, part := range strings.Split(s, ",") {
+	for part := range strings.SplitSeq(s, ",") {
 		if part = strings.TrimSpace(part); part != "" {
 			out = append(out, part)
 		}

@@ -17,55 +17,55 @@ import (
 	"gatehouse.dev/shared/store/storetest"
 )
 
-func catalog(t testing.TB) *entity.Catalog {
-	t.Helper()
+func catalog(tb testing.TB) *entity.Catalog {
+	tb.Helper()
 	set, err := plugin.Load("bundled")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	cat, err := entity.New(set)
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
 	return cat
 }
 
-func openStore(t testing.TB) *store.Store {
-	t.Helper()
-	s, err := store.Open(context.Background(), storetest.NewMigrated(t), catalog(t), store.Options{})
+func openStore(tb testing.TB) *store.Store {
+	tb.Helper()
+	s, err := store.Open(context.Background(), storetest.NewMigrated(tb), catalog(tb), store.Options{})
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(s.Close)
+	tb.Cleanup(s.Close)
 	return s
 }
 
 // build processes and validates an input as the Admin API would.
-func build(t testing.TB, s *store.Store, typ string, in map[string]any) map[string]any {
-	t.Helper()
+func build(tb testing.TB, s *store.Store, typ string, in map[string]any) map[string]any {
+	tb.Helper()
 	e, verr := s.Catalog().Type(typ).Write(in, schema.Insert, time.Now())
 	if verr != nil {
-		t.Fatalf("invalid %s %v: %s", typ, in, verr.Message)
+		tb.Fatalf("invalid %s %v: %s", typ, in, verr.Message)
 	}
 	return e
 }
 
-func insert(t testing.TB, s *store.Store, typ string, in map[string]any) map[string]any {
-	t.Helper()
-	e := build(t, s, typ, in)
+func insert(tb testing.TB, s *store.Store, typ string, in map[string]any) map[string]any {
+	tb.Helper()
+	e := build(tb, s, typ, in)
 	if _, err := s.Write(context.Background(), func(ctx context.Context, tx *store.Tx) error {
 		return tx.Insert(ctx, typ, e, store.PutOptions{})
 	}); err != nil {
-		t.Fatalf("insert %s: %v", typ, err)
+		tb.Fatalf("insert %s: %v", typ, err)
 	}
 	return e
 }
 
-func kongErr(t testing.TB, err error) *schema.Error {
-	t.Helper()
+func kongErr(tb testing.TB, err error) *schema.Error {
+	tb.Helper()
 	var ke *schema.Error
 	if !errors.As(err, &ke) {
-		t.Fatalf("error %v is not a Kong error", err)
+		tb.Fatalf("error %v is not a Kong error", err)
 	}
 	return ke
 }

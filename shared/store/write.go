@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -102,7 +103,7 @@ func (s *Store) Write(ctx context.Context, fn func(ctx context.Context, tx *Tx) 
 		[]string{"revision", "seq", "entity_type", "entity_id", "op", "entity"}, pgx.CopyFromRows(rows)); err != nil {
 		return 0, wrapConnErr("append change log", err)
 	}
-	if _, err := pgtx.Exec(ctx, "SELECT pg_notify($1, $2)", NotifyChannel, fmt.Sprint(rev)); err != nil {
+	if _, err := pgtx.Exec(ctx, "SELECT pg_notify($1, $2)", NotifyChannel, strconv.FormatInt(rev, 10)); err != nil {
 		return 0, wrapConnErr("notify", err)
 	}
 	if err := pgtx.Commit(ctx); err != nil {
@@ -178,7 +179,7 @@ func (tx *Tx) Update(ctx context.Context, typ string, e map[string]any, opts Put
 func entityID(e map[string]any) (string, error) {
 	id, _ := e["id"].(string)
 	if !schema.IsUUID(id) {
-		return "", fmt.Errorf("entity without a valid id")
+		return "", errors.New("entity without a valid id")
 	}
 	return strings.ToLower(id), nil
 }
@@ -195,7 +196,7 @@ func (tx *Tx) exists(ctx context.Context, typ, id string) (bool, error) {
 	return true, nil
 }
 
-func (tx *Tx) put(ctx context.Context, t *entity.Type, id string, e map[string]any, opts PutOptions, replace bool) error {
+func (tx *Tx) put(ctx context.Context, t *entity.Type, id string, e map[string]any, _ PutOptions, replace bool) error {
 	keys := uniqueKeys(t)
 	for _, k := range keys {
 		val, ok := k.value(t, e)

@@ -11,6 +11,7 @@
 package version
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -75,7 +76,7 @@ func Parse(v string) (Semver, error) {
 
 func parseNumber(s string) (int, error) {
 	if s == "" {
-		return 0, fmt.Errorf("empty number")
+		return 0, errors.New("empty number")
 	}
 	for _, c := range s {
 		if c < '0' || c > '9' {

@@ -30,37 +30,37 @@ func AdminURL() string {
 
 // NewDatabase creates an empty database and returns its URL. It is
 // dropped at the end of the test.
-func NewDatabase(t testing.TB) string {
-	t.Helper()
+func NewDatabase(tb testing.TB) string {
+	tb.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, AdminURL())
 	if err != nil {
-		t.Fatalf("connect to test Postgres at %s: %v (start it, or set GATEHOUSE_TEST_PG_URL)", AdminURL(), err)
+		tb.Fatalf("connect to test Postgres at %s: %v (start it, or set GATEHOUSE_TEST_PG_URL)", AdminURL(), err)
 	}
 	defer func() { _ = admin.Close(context.Background()) }()
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	name := "gatehouse_test_" + hex.EncodeToString(b[:])
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create test database: %v", err)
+		tb.Fatalf("create test database: %v", err)
 	}
-	t.Cleanup(func() {
+	tb.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		conn, err := pgx.Connect(ctx, AdminURL())
 		if err != nil {
-			t.Logf("drop test database %s: %v", name, err)
+			tb.Logf("drop test database %s: %v", name, err)
 			return
 		}
 		defer func() { _ = conn.Close(context.Background()) }()
 		if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Logf("drop test database %s: %v", name, err)
+			tb.Logf("drop test database %s: %v", name, err)
 		}
 	})
 	u, err := url.Parse(AdminURL())
 	if err != nil {
-		t.Fatalf("parse GATEHOUSE_TEST_PG_URL: %v", err)
+		tb.Fatalf("parse GATEHOUSE_TEST_PG_URL: %v", err)
 	}
 	u.Path = "/" + name
 	return u.String()
@@ -68,18 +68,18 @@ func NewDatabase(t testing.TB) string {
 
 // NewMigrated creates a database, applies the migrations and returns its
 // URL.
-func NewMigrated(t testing.TB) string {
-	t.Helper()
-	dbURL := NewDatabase(t)
+func NewMigrated(tb testing.TB) string {
+	tb.Helper()
+	dbURL := NewDatabase(tb)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	pool, err := pgxpool.New(ctx, dbURL)
 	if err != nil {
-		t.Fatalf("open test database: %v", err)
+		tb.Fatalf("open test database: %v", err)
 	}
 	defer pool.Close()
 	if _, err := store.Migrate(ctx, pool); err != nil {
-		t.Fatalf("migrate test database: %v", err)
+		tb.Fatalf("migrate test database: %v", err)
 	}
 	return dbURL
 }
