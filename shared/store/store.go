@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"time"
 
@@ -122,7 +123,9 @@ func isConnErr(err error) bool {
 	case errors.As(err, &pe):
 		// Class 08: connection exception; 57P0x: shutting down.
 		return len(pe.Code) == 5 && (pe.Code[:2] == "08" || pe.Code[:4] == "57P0")
-	case pgconn.SafeToRetry(err), errors.Is(err, pgx.ErrTxClosed):
+	case pgconn.SafeToRetry(err), errors.Is(err, pgx.ErrTxClosed),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		// A connection cut in the middle of a query or transaction.
 		return true
 	}
 	return pgconn.Timeout(err) && !errors.Is(err, context.Canceled)

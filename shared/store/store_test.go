@@ -529,3 +529,47 @@ func TestUnavailableFailsFast(t *testing.T) {
 		t.Errorf("took %v to fail", d)
 	}
 }
+
+func TestInsertAllMatchesInsert(t *testing.T) {
+	t.Parallel()
+	s := openStore(t)
+	ctx := context.Background()
+	svc := build(t, s, "services", map[string]any{"name": "bulk", "host": "h"})
+	route := build(t, s, "routes", map[string]any{"name": "r", "paths": []any{"/"}, "service": map[string]any{"id": svc["id"]}, "tags": []any{"t1"}})
+	consumer := build(t, s, "consumers", map[string]any{"username": "u"})
+	cred := build(t, s, "keyauth_credentials", map[string]any{"key": "k", "consumer": map[string]any{"id": consumer["id"]},
+		"expires_at": time.Now().Unix() + 60})
+	rev, err := s.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+		// Children before parents in the map: InsertAll orders by catalog.
+		return tx.InsertAll(ctx, map[string][]map[string]any{
+			"keyauth_credentials": {cred}, "routes": {route}, "services": {svc}, "consumers": {consumer},
+		})
+	})
+	if err != nil || rev != 1 {
+		t.Fatalf("InsertAll: rev %d, %v", rev, err)
+	}
+	if e, err := s.GetByKey(ctx, "services", "name", "bulk"); err != nil || e["id"] != svc["id"] {
+		t.Errorf("unique key not indexed: %v, %v", e, err)
+	}
+	p, err := s.List(ctx, "routes", store.ListQuery{ParentType: "services", ParentID: svc["id"].(string), Field: "service", Tags: []string{"t1"}})
+	if err != nil || len(p.Data) != 1 {
+		t.Errorf("reference or tags not indexed: %d, %v", len(p.Data), err)
+	}
+	if got, _ := s.Get(ctx, "keyauth_credentials", cred["id"].(string)); got["ttl"] == nil {
+		t.Error("expiry not stored")
+	}
+	_, changes, err := s.Changes(ctx, 0, 0)
+	if err != nil || len(changes) != 4 || changes[0].Type != "services" {
+		t.Errorf("change log: %d rows (%v), first %+v", len(changes), err, changes)
+	}
+	// A unique key already taken fails the whole write.
+	dup := build(t, s, "services", map[string]any{"name": "bulk", "host": "h"})
+	if _, err := s.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
+		return tx.InsertAll(ctx, map[string][]map[string]any{"services": {dup}})
+	}); err == nil {
+		t.Error("duplicate unique key accepted")
+	}
+	if n, _ := s.Count(ctx, "services"); n != 1 {
+		t.Errorf("%d services after a failed bulk insert; want 1", n)
+	}
+}
