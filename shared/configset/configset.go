@@ -23,24 +23,47 @@ type entry struct {
 	digest confighash.Digest
 }
 
+// shardCount splits each type's entities so that a write after Clone
+// copies one shard (1/64 of the type), not the whole type: a one-entity
+// change to a 30k-entity type copies about 470 entries.
+const shardCount = 64
+
+// table is one type's entities, sharded by id.
+type table struct {
+	shards [shardCount]map[string]entry
+	count  int
+}
+
+func shardOf(id string) int {
+	h := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(id); i++ {
+		h ^= uint32(id[i])
+		h *= 16777619
+	}
+	return int(h % shardCount)
+}
+
 // Set is a configuration. A Set is not safe for concurrent mutation;
-// Clone gives an independent copy cheaply (types are copied on their first
-// write), so a reader can keep using a Set while a writer changes a clone.
-// Entities put in a Set must not be modified afterwards: they are shared
-// with clones.
+// Clone gives an independent copy cheaply (a shard of a type is copied on
+// its first write), so a reader can keep using a Set while a writer
+// changes a clone. Entities put in a Set must not be modified afterwards:
+// they are shared with clones.
 type Set struct {
 	// Revision is the control-plane revision the set stands for (0 for
 	// none).
 	Revision int64
-	types    map[string]map[string]entry
-	owned    map[string]bool // types this Set may write without copying
-	state    confighash.State
-	count    int
+	types    map[string]*table
+	// owned marks the tables and shards this Set may write without
+	// copying; everything else may be shared with clones.
+	ownedTables map[string]bool
+	ownedShards map[string]*[shardCount]bool
+	state       confighash.State
+	count       int
 }
 
 // New returns an empty set.
 func New() *Set {
-	return &Set{types: map[string]map[string]entry{}, owned: map[string]bool{}}
+	return &Set{types: map[string]*table{}, ownedTables: map[string]bool{}, ownedShards: map[string]*[shardCount]bool{}}
 }
 
 // FromEntities builds a set from entities grouped by type. Each entity
@@ -51,7 +74,7 @@ func FromEntities(revision int64, entities map[string][]map[string]any) (*Set, e
 	for typ, list := range entities {
 		for _, e := range list {
 			id, _ := e["id"].(string)
-			if _, dup := s.types[typ][id]; dup && id != "" {
+			if _, dup := s.Get(typ, id); dup && id != "" {
 				return nil, fmt.Errorf("%s %s: %w", typ, id, confighash.ErrDuplicateID)
 			}
 			if err := s.Put(typ, e); err != nil {
@@ -62,31 +85,49 @@ func FromEntities(revision int64, entities map[string][]map[string]any) (*Set, e
 	return s, nil
 }
 
-// Clone returns a copy that shares unchanged types with s.
+// Clone returns a copy that shares unchanged shards with s.
 func (s *Set) Clone() *Set {
 	c := &Set{
-		Revision: s.Revision,
-		types:    make(map[string]map[string]entry, len(s.types)),
-		owned:    map[string]bool{},
-		state:    *s.state.Clone(),
-		count:    s.count,
+		Revision:    s.Revision,
+		types:       maps.Clone(s.types),
+		ownedTables: map[string]bool{},
+		ownedShards: map[string]*[shardCount]bool{},
+		state:       *s.state.Clone(),
+		count:       s.count,
 	}
-	maps.Copy(c.types, s.types)
-	// s must not write into maps it now shares either.
-	s.owned = map[string]bool{}
+	// s must not write into tables or shards it now shares either.
+	s.ownedTables = map[string]bool{}
+	s.ownedShards = map[string]*[shardCount]bool{}
 	return c
 }
 
-func (s *Set) writable(typ string) map[string]entry {
-	m := s.types[typ]
-	if s.owned[typ] {
-		return m
+// writable returns the shard of typ that holds id, copied first unless
+// this Set already owns it.
+func (s *Set) writable(typ, id string) (*table, map[string]entry) {
+	t := s.types[typ]
+	if t == nil {
+		t = &table{}
+		s.types[typ] = t
+		s.ownedTables[typ] = true
+	} else if !s.ownedTables[typ] {
+		cp := *t
+		t = &cp
+		s.types[typ] = t
+		s.ownedTables[typ] = true
 	}
-	cp := make(map[string]entry, len(m)+1)
-	maps.Copy(cp, m)
-	s.types[typ] = cp
-	s.owned[typ] = true
-	return cp
+	owned := s.ownedShards[typ]
+	if owned == nil {
+		owned = &[shardCount]bool{}
+		s.ownedShards[typ] = owned
+	}
+	i := shardOf(id)
+	if !owned[i] {
+		cp := make(map[string]entry, len(t.shards[i])+1)
+		maps.Copy(cp, t.shards[i])
+		t.shards[i] = cp
+		owned[i] = true
+	}
+	return t, t.shards[i]
 }
 
 // Put inserts or replaces an entity by its id.
@@ -99,11 +140,12 @@ func (s *Set) Put(typ string, e map[string]any) error {
 	if err != nil {
 		return fmt.Errorf("%s %s: %w", typ, id, err)
 	}
-	m := s.writable(typ)
+	t, m := s.writable(typ, id)
 	if old, ok := m[id]; ok {
 		s.state.Remove(typ, old.digest)
 	} else {
 		s.count++
+		t.count++
 	}
 	m[id] = entry{entity: e, digest: d}
 	s.state.Add(typ, d)
@@ -112,17 +154,19 @@ func (s *Set) Put(typ string, e map[string]any) error {
 
 // Delete removes an entity; it reports whether it was there.
 func (s *Set) Delete(typ, id string) bool {
-	if _, ok := s.types[typ][id]; !ok {
+	if _, ok := s.Get(typ, id); !ok {
 		return false
 	}
-	m := s.writable(typ)
+	t, m := s.writable(typ, id)
 	old := m[id]
 	delete(m, id)
 	s.state.Remove(typ, old.digest)
 	s.count--
-	if len(m) == 0 {
+	t.count--
+	if t.count == 0 {
 		delete(s.types, typ)
-		delete(s.owned, typ)
+		delete(s.ownedTables, typ)
+		delete(s.ownedShards, typ)
 	}
 	return true
 }
@@ -151,7 +195,11 @@ func (s *Set) Apply(changes []protocol.Change) error {
 
 // Get returns an entity.
 func (s *Set) Get(typ, id string) (map[string]any, bool) {
-	e, ok := s.types[typ][id]
+	t := s.types[typ]
+	if t == nil {
+		return nil, false
+	}
+	e, ok := t.shards[shardOf(id)][id]
 	return e.entity, ok
 }
 
@@ -177,23 +225,30 @@ func (s *Set) Types() []string {
 
 // List returns the entities of a type in id order.
 func (s *Set) List(typ string) []map[string]any {
-	m := s.types[typ]
-	ids := make([]string, 0, len(m))
-	for id := range m {
-		ids = append(ids, id)
+	t := s.types[typ]
+	if t == nil {
+		return []map[string]any{}
 	}
-	sort.Strings(ids)
-	out := make([]map[string]any, len(ids))
-	for i, id := range ids {
-		out[i] = m[id].entity
+	out := make([]map[string]any, 0, t.count)
+	for _, shard := range t.shards {
+		for _, e := range shard {
+			out = append(out, e.entity)
+		}
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i]["id"].(string) < out[j]["id"].(string) })
 	return out
 }
 
 // Each calls fn for every entity of a type, in no particular order.
 func (s *Set) Each(typ string, fn func(e map[string]any)) {
-	for _, e := range s.types[typ] {
-		fn(e.entity)
+	t := s.types[typ]
+	if t == nil {
+		return
+	}
+	for _, shard := range t.shards {
+		for _, e := range shard {
+			fn(e.entity)
+		}
 	}
 }
 
