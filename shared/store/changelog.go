@@ -205,8 +205,10 @@ func (s *Store) Expired(ctx context.Context, limit int) ([][2]string, error) {
 // Listen holds a dedicated connection that LISTENs on NotifyChannel and
 // calls fn with each notified revision until ctx is done or the connection
 // fails (the error is returned; callers reconnect, and poll Latest, since
-// a notification is only a hint).
-func (s *Store) Listen(ctx context.Context, fn func(rev int64)) error {
+// a notification is only a hint). listening, when not nil, is called once
+// LISTEN is in effect: a revision committed before then notifies nobody,
+// so callers read the latest revision at that moment.
+func (s *Store) Listen(ctx context.Context, listening func(), fn func(rev int64)) error {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return wrapConnErr("listen", err)
@@ -217,6 +219,9 @@ func (s *Store) Listen(ctx context.Context, fn func(rev int64)) error {
 	defer func() { _ = raw.Close(context.WithoutCancel(ctx)) }()
 	if _, err := raw.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
 		return wrapConnErr("listen", err)
+	}
+	if listening != nil {
+		listening()
 	}
 	for {
 		n, err := raw.WaitForNotification(ctx)

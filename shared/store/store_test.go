@@ -384,7 +384,13 @@ func TestSnapshotTrimAndListen(t *testing.T) {
 	defer cancel()
 	notified := make(chan int64, 16)
 	listening := make(chan error, 1)
-	go func() { listening <- s.Listen(ctx, func(rev int64) { notified <- rev }) }()
+	ready := make(chan struct{})
+	go func() { listening <- s.Listen(ctx, func() { close(ready) }, func(rev int64) { notified <- rev }) }()
+	select {
+	case <-ready:
+	case <-time.After(10 * time.Second):
+		t.Fatal("LISTEN not in effect within 10 s")
+	}
 
 	// The listener needs a moment to LISTEN; keep writing until it hears one.
 	deadline := time.After(10 * time.Second)

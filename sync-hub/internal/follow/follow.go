@@ -48,7 +48,7 @@ type Source interface {
 	Latest(ctx context.Context) (int64, error)
 	Changes(ctx context.Context, after int64, limit int) ([]store.Revision, []store.Change, error)
 	Snapshot(ctx context.Context) (store.Snapshot, error)
-	Listen(ctx context.Context, fn func(rev int64)) error
+	Listen(ctx context.Context, listening func(), fn func(rev int64)) error
 }
 
 // Options tunes a Follower.
@@ -212,18 +212,13 @@ func (f *Follower) listen(ctx context.Context) {
 	retry := backoff.New(100*time.Millisecond, 5*time.Second)
 	for {
 		start := time.Now()
-		// store.Listen does not say when LISTEN is in effect; a revision
-		// committed before then sends no notification to this connection.
-		// Checking again shortly after each (re)connection covers it.
-		settled := []*time.Timer{time.AfterFunc(250*time.Millisecond, f.Kick), time.AfterFunc(2*time.Second, f.Kick)}
-		err := f.src.Listen(ctx, func(int64) {
+		// A revision committed before LISTEN is in effect notifies nobody:
+		// read the latest revision as soon as it is.
+		err := f.src.Listen(ctx, f.Kick, func(int64) {
 			f.notifications.Add(1)
 			f.notified.Store(true)
 			f.Kick()
 		})
-		for _, t := range settled {
-			t.Stop()
-		}
 		if ctx.Err() != nil {
 			return
 		}

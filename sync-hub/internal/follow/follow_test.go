@@ -141,7 +141,7 @@ func TestFollowsWrites(t *testing.T) {
 // quiet is a Source whose notifications never arrive: only polls work.
 type quiet struct{ *store.Store }
 
-func (quiet) Listen(ctx context.Context, _ func(int64)) error {
+func (quiet) Listen(ctx context.Context, _ func(), _ func(int64)) error {
 	<-ctx.Done()
 	return ctx.Err()
 }
