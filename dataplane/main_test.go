@@ -2,20 +2,24 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
+	"gatehouse.dev/dataplane/internal/config"
 	"gatehouse.dev/shared/version"
 )
-
-// noEnv is a getenv that finds nothing.
-func noEnv(string) string { return "" }
 
 func TestRun(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
 		name       string
 		args       []string
+		env        map[string]string
 		wantCode   int
 		wantStdout string // exact, when wantUsage is false
 		wantUsage  bool   // stdout holds the usage text
@@ -25,18 +29,32 @@ func TestRun(t *testing.T) {
 		{name: "version single dash", args: []string{"-version"}, wantStdout: version.String("dataplane") + "\n"},
 		{name: "help", args: []string{"--help"}, wantUsage: true},
 		{name: "h", args: []string{"-h"}, wantUsage: true},
-		{name: "unknown flag", args: []string{"--bogus"}, wantCode: 2, wantStderr: []string{"-bogus", "Usage: dataplane"}},
+		{name: "unknown flag", args: []string{"--bogus"}, wantCode: 2, wantStderr: []string{"dataplane: flag provided but not defined: -bogus", "Usage: dataplane"}},
 		{name: "unknown command", args: []string{"bogus"}, wantCode: 2, wantStderr: []string{`unknown command "bogus"`, "Usage: dataplane"}},
-		{name: "server", args: nil, wantCode: 1, wantStderr: []string{"dataplane: not implemented yet"}},
-		{name: "cache export", args: []string{"cache", "export", "/tmp/x"}, wantCode: 1, wantStderr: []string{"dataplane: cache export: not implemented yet"}},
 		{name: "cache export without dir", args: []string{"cache", "export"}, wantCode: 2, wantStderr: []string{"want cache export DIR", "Usage: dataplane"}},
 		{name: "cache bogus", args: []string{"cache", "bogus", "/tmp/x"}, wantCode: 2, wantStderr: []string{"want cache export DIR"}},
+		{
+			name: "invalid labels", env: map[string]string{"GATEHOUSE_CLUSTER_DP_LABELS": "w@:_a"}, wantCode: 1,
+			wantStderr: []string{"dataplane: label key validation failed: w@ is invalid"},
+		},
+		{
+			name: "control plane without certificate", env: map[string]string{"GATEHOUSE_CLUSTER_CONTROL_PLANE": "127.0.0.1:8005"}, wantCode: 1,
+			wantStderr: []string{"dataplane: cluster certificate and key must be provided to use Hybrid mode"},
+		},
+		{
+			name: "bad environment value", env: map[string]string{"GATEHOUSE_REAL_IP_RECURSIVE": "maybe"}, wantCode: 1,
+			wantStderr: []string{`dataplane: GATEHOUSE_REAL_IP_RECURSIVE: invalid value "maybe"`},
+		},
+		{
+			name: "export without a cache", args: []string{"--prefix", "/nonexistent/prefix", "cache", "export", "/tmp/never"}, wantCode: 1,
+			wantStderr: []string{"dataplane: cache export: no cache in /nonexistent/prefix"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var stdout, stderr bytes.Buffer
-			err := run(t.Context(), tt.args, noEnv, &stdout, &stderr)
+			err := run(t.Context(), tt.args, func(k string) string { return tt.env[k] }, &stdout, &stderr)
 			if code := exitCode(err, &stderr); code != tt.wantCode {
 				t.Errorf("exit code = %d (err %v), want %d", code, err, tt.wantCode)
 			}
@@ -60,34 +78,102 @@ func TestRun(t *testing.T) {
 	}
 }
 
-// TestUsageListsSettings pins the settings DESIGN.md lists for dataplane.
+// syncBuffer is a bytes.Buffer safe for the logger and the test at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestServeStandaloneAndShutdown runs the data plane from a declarative
+// file until it is told to stop.
+func TestServeStandaloneAndShutdown(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	decl := filepath.Join(dir, "kong.yaml")
+	body := "_format_version: \"3.0\"\nservices:\n- name: s\n  url: http://example.com\n"
+	if err := os.WriteFile(decl, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{
+		"GATEHOUSE_PREFIX":             filepath.Join(dir, "prefix"),
+		"GATEHOUSE_DECLARATIVE_CONFIG": decl,
+		"GATEHOUSE_LOG_LEVEL":          "info",
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	var stderr syncBuffer
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, &bytes.Buffer{}, &stderr) }()
+	deadline := time.Now().Add(15 * time.Second)
+	for !strings.Contains(stderr.String(), "running standalone") {
+		if time.Now().After(deadline) {
+			t.Fatalf("the data plane did not start: %s", stderr.String())
+		}
+		timer := time.NewTimer(10 * time.Millisecond)
+		<-timer.C
+	}
+	for _, want := range []string{`"loaded declarative config `, `"starting data plane"`, `"node_id":"`} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("log lacks %s: %s", want, stderr.String())
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("run = %v, want a clean stop", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the data plane did not stop")
+	}
+	if !strings.Contains(stderr.String(), "data plane stopped") {
+		t.Errorf("log = %s", stderr.String())
+	}
+}
+
+// TestUsageListsSettings keeps --help in step with the settings.
 func TestUsageListsSettings(t *testing.T) {
 	t.Parallel()
-	for _, want := range []string{
-		"cache export DIR",
-		"GATEHOUSE_PREFIX",
-		"GATEHOUSE_CLUSTER_CONTROL_PLANE",
-		"GATEHOUSE_CLUSTER_CERT ",
-		"GATEHOUSE_CLUSTER_CERT_KEY",
-		"GATEHOUSE_CLUSTER_MTLS",
-		"GATEHOUSE_CLUSTER_CA_CERT",
-		"GATEHOUSE_CLUSTER_SERVER_NAME",
-		"GATEHOUSE_CLUSTER_DP_LABELS",
-		"GATEHOUSE_DECLARATIVE_CONFIG",
-		"GATEHOUSE_PROXY_LISTEN",
-		"GATEHOUSE_PROXY_SSL_LISTEN",
-		"GATEHOUSE_STATUS_LISTEN",
-		"GATEHOUSE_STATUS_TOKEN",
-		"GATEHOUSE_CACHE_ENCRYPTION_KEY_FILE",
-		"GATEHOUSE_TRUSTED_IPS",
-		"GATEHOUSE_REAL_IP_HEADER",
-		"GATEHOUSE_REAL_IP_RECURSIVE",
-		"GATEHOUSE_PLUGINS",
-		"GATEHOUSE_LOG_LEVEL",
-		"OTEL_",
-	} {
-		if !strings.Contains(usage, want) {
-			t.Errorf("usage does not mention %q", want)
+	if !strings.Contains(usage, "cache export DIR") || !strings.Contains(usage, "OTEL_") {
+		t.Error("usage lacks the commands or OTEL_*")
+	}
+	for _, s := range config.Settings() {
+		if !strings.Contains(usage, s.Env+", --"+s.Flag) {
+			t.Errorf("usage does not list %s", s.Env)
+		}
+	}
+}
+
+// TestReadmeListsSettings keeps README.md's settings table in step with
+// the settings: every one with its default.
+func TestReadmeListsSettings(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range config.Settings() {
+		def := s.Default
+		if def == "" {
+			def = "(none)"
+		}
+		row := "| `" + s.Env + "` | `" + def + "` |"
+		if def == "(none)" {
+			row = "| `" + s.Env + "` | (none) |"
+		}
+		if !strings.Contains(string(readme), row) {
+			t.Errorf("README.md lacks the row %q", row)
 		}
 	}
 }
