@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"sync/atomic"
 	"sort"
 
 	"gatehouse.dev/shared/confighash"
@@ -46,8 +47,10 @@ func shardOf(id string) int {
 // Set is a configuration. A Set is not safe for concurrent mutation;
 // Clone gives an independent copy cheaply (a shard of a type is copied on
 // its first write), so a reader can keep using a Set while a writer
-// changes a clone. Entities put in a Set must not be modified afterwards:
-// they are shared with clones.
+// changes a clone. Cloning freezes the original: it stays readable (by any
+// number of goroutines, which may also Clone it) but writing to it panics,
+// since its shards are now shared. Entities put in a Set must not be
+// modified afterwards: they are shared with clones.
 type Set struct {
 	// Revision is the control-plane revision the set stands for (0 for
 	// none).
@@ -59,6 +62,7 @@ type Set struct {
 	ownedShards map[string]*[shardCount]bool
 	state       confighash.State
 	count       int
+	frozen      atomic.Bool
 }
 
 // New returns an empty set.
@@ -95,15 +99,17 @@ func (s *Set) Clone() *Set {
 		state:       *s.state.Clone(),
 		count:       s.count,
 	}
-	// s must not write into tables or shards it now shares either.
-	s.ownedTables = map[string]bool{}
-	s.ownedShards = map[string]*[shardCount]bool{}
+	// s now shares its tables and shards with c: it must not write again.
+	s.frozen.Store(true)
 	return c
 }
 
 // writable returns the shard of typ that holds id, copied first unless
 // this Set already owns it.
 func (s *Set) writable(typ, id string) (*table, map[string]entry) {
+	if s.frozen.Load() {
+		panic("configset: write to a Set that was cloned; write to the clone")
+	}
 	t := s.types[typ]
 	if t == nil {
 		t = &table{}

@@ -2,6 +2,7 @@ package configset_test
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 
 	"gatehouse.dev/shared/confighash"
@@ -69,12 +70,49 @@ func TestCloneIsIndependent(t *testing.T) {
 	if c.Len() != 2 || len(c.Types()) != 1 {
 		t.Errorf("clone len %d types %v", c.Len(), c.Types())
 	}
-	// Writing to the original after cloning must not leak into the clone.
-	if err := orig.Put("services", svc("z", "h")); err != nil {
+	// A clone of the clone does not see later writes to its clone either.
+	cc := c.Clone()
+	if err := c.Clone().Put("services", svc("z", "h")); err != nil {
 		t.Fatal(err)
 	}
-	if _, ok := c.Get("services", "z"); ok {
-		t.Error("clone sees the original's later insert")
+	if _, ok := cc.Get("services", "z"); ok {
+		t.Error("a sibling clone sees another clone's insert")
+	}
+}
+
+func TestWritingAClonedSetPanics(t *testing.T) {
+	t.Parallel()
+	s := configset.New()
+	_ = s.Clone()
+	defer func() {
+		if recover() == nil {
+			t.Error("writing to a cloned Set did not panic")
+		}
+	}()
+	_ = s.Put("services", svc("a", "h"))
+}
+
+func TestConcurrentClonesOfOneSet(t *testing.T) {
+	t.Parallel()
+	base, err := configset.FromEntities(1, protocol.Entities{"services": {svc("a", "h")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			c := base.Clone()
+			if err := c.Put("services", svc(fmt.Sprint("n", i), "h")); err != nil {
+				t.Error(err)
+			}
+			if c.Len() != 2 {
+				t.Errorf("clone %d has %d entities", i, c.Len())
+			}
+		})
+	}
+	wg.Wait()
+	if base.Len() != 1 {
+		t.Errorf("base changed: %d entities", base.Len())
 	}
 }
 
