@@ -12,21 +12,34 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"gatehouse.dev/dataplane/internal/agent"
+	"gatehouse.dev/dataplane/internal/balancer"
+	"gatehouse.dev/dataplane/internal/chain"
 	"gatehouse.dev/dataplane/internal/config"
+	"gatehouse.dev/dataplane/internal/gateway"
 	"gatehouse.dev/dataplane/internal/lkg"
+	"gatehouse.dev/dataplane/internal/plugins"
+	"gatehouse.dev/dataplane/internal/proxy"
+	"gatehouse.dev/dataplane/internal/proxy/realip"
+	"gatehouse.dev/dataplane/internal/proxy/tlsterm"
+	"gatehouse.dev/dataplane/internal/proxy/upstream"
 	"gatehouse.dev/shared/protocol"
 	"gatehouse.dev/shared/telemetry"
 	"gatehouse.dev/shared/version"
@@ -34,8 +47,8 @@ import (
 
 const name = "dataplane"
 
-// shutdownTimeout bounds the graceful part of shutting down (flushing
-// spans; later, draining the proxy).
+// shutdownTimeout bounds the graceful part of shutting down: draining the
+// proxy (requests in flight get this long), then flushing spans.
 const shutdownTimeout = 10 * time.Second
 
 const usageHead = `Usage: dataplane [flags] [command]
@@ -104,7 +117,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	switch cmd := strings.Join(rest, " "); {
 	case cmd == "":
-		return serve(ctx, cfg, stderr)
+		defer startProfile(getenv)()
+		return serve(ctx, cfg, stdout, stderr)
 	case rest[0] == "cache":
 		if len(rest) != 3 || rest[1] != "export" {
 			_, _ = fmt.Fprintf(stderr, "%s: want cache export DIR\n%s", name, usage)
@@ -128,18 +142,48 @@ func newLogger(w io.Writer, level string) *slog.Logger {
 
 // serve runs the data plane until ctx is cancelled: it builds the runtime
 // it serves first (from the cache, else the declarative file, else
-// nothing), then runs its components together; the first to fail stops
-// the others.
-func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
+// nothing), starts the proxy on it, then runs its components together;
+// the first to fail stops the others. The access log goes to stdout, the
+// log to stderr.
+func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogLevel)
-	a, err := agent.New(ctx, cfg, agent.Options{
+	// The data plane's one Prometheus registry: plugins add their metrics
+	// to it, and the status API (issue 8) serves it at /metrics.
+	reg := prometheus.NewRegistry()
+
+	defCert, err := defaultCertificate(cfg)
+	if err != nil {
+		return err
+	}
+	// Health probes present an upstream's client certificate, which the
+	// runtime being served holds.
+	var holder atomic.Pointer[gateway.Holder]
+	balancers, err := balancer.New(ctx, balancer.Options{
 		Logger: log,
-		// Issues 6 and 7 add the router, plugin chain and balancer
-		// extensions here: agent.Options.Extensions.
+		ClientCertificate: func(id string) (*tls.Certificate, error) {
+			return clientCertificate(holder.Load(), id)
+		},
 	})
 	if err != nil {
 		return err
 	}
+	defer balancers.Close()
+	a, err := agent.New(ctx, cfg, agent.Options{
+		Logger: log,
+		// The balancers come last: Manager.Update starts probing the
+		// upstreams it is given, so it runs once the rest of the runtime
+		// has built.
+		Extensions: []gateway.Extension{
+			proxy.RouterExtension(log),
+			proxy.TLSExtension(defCert),
+			chain.NewExtension(chain.Options{Factories: plugins.Loaded(cfg.PluginSet), Registerer: reg, Logger: log}),
+			proxy.BalancerExtension(balancers),
+		},
+	})
+	if err != nil {
+		return err
+	}
+	holder.Store(a.Holder())
 	tel, err := telemetry.Setup(ctx, name, telemetry.WithInstanceID(a.NodeID()))
 	if err != nil {
 		_ = a.Close()
@@ -148,13 +192,19 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 	log.Info("starting data plane", slog.String("version", version.Version), slog.String("node_id", a.NodeID()),
 		slog.Any("settings", cfg.Redacted()), slog.String("traces_to", tel.Endpoint()))
 
+	srv, plain, secure, err := newProxy(ctx, cfg, a.Holder(), log, stdout, defCert)
+	if err != nil {
+		_ = a.Close()
+		_ = tel.Shutdown(ctx)
+		return err
+	}
 	components := []func(context.Context) error{
 		a.Run,
-		// The proxy (issue 6) serves from a.Holder() on cfg.ProxyListen and
-		// cfg.ProxySSLListen; the status API (issue 8) serves
-		// statusapi.Handler(a.State()) and /metrics on cfg.StatusListen.
-		// Each is a func(ctx) error that returns when ctx is done, after a
-		// graceful shutdown bounded by shutdownTimeout.
+		func(ctx context.Context) error { return srv.Serve(ctx, plain, secure) },
+		// The status API (issue 8) serves statusapi.Handler(a.State()),
+		// srv.Stats() and reg at /metrics on cfg.StatusListen, as a
+		// func(ctx) error that returns when ctx is done, after a graceful
+		// shutdown bounded by shutdownTimeout.
 	}
 	err = runAll(ctx, components)
 
@@ -165,6 +215,90 @@ func serve(ctx context.Context, cfg *config.Config, stderr io.Writer) error {
 	}
 	log.Info("data plane stopped")
 	return err
+}
+
+// defaultCertificate is GATEHOUSE_SSL_CERT, else a self-signed one.
+func defaultCertificate(cfg *config.Config) (*tls.Certificate, error) {
+	if cfg.SSLCert == "" {
+		return tlsterm.SelfSigned(time.Now())
+	}
+	c, err := tlsterm.LoadKeyPair(cfg.SSLCert, cfg.SSLCertKey)
+	if err != nil {
+		return nil, fmt.Errorf("ssl_cert: %w", err)
+	}
+	return c, nil
+}
+
+// clientCertificate returns the certificate entity id of the runtime
+// holder serves.
+func clientCertificate(h *gateway.Holder, id string) (*tls.Certificate, error) {
+	if h == nil {
+		return nil, errors.New("no runtime yet")
+	}
+	store, _ := h.Load().Part(proxy.TLSPart).(*tlsterm.Store)
+	if store == nil {
+		return nil, errors.New("no TLS material")
+	}
+	c, ok := store.ClientCertificate(id)
+	if !ok {
+		return nil, fmt.Errorf("certificate %s not found", id)
+	}
+	return c, nil
+}
+
+// newProxy makes the proxy and opens its listeners (nil when "off").
+func newProxy(ctx context.Context, cfg *config.Config, h *gateway.Holder, log *slog.Logger, stdout io.Writer, defCert *tls.Certificate) (*proxy.Server, net.Listener, net.Listener, error) {
+	realIP, err := realip.New(cfg.TrustedIPs, cfg.RealIPHeader, cfg.RealIPRecursive)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	opts := proxy.Options{
+		Holder: h, Logger: log, RealIP: realIP, DefaultCertificate: defCert,
+		MaxHeaderSize: cfg.ClientMaxHeaderSize, ClientMaxBodySize: cfg.ClientMaxBodySize,
+		ClientBodyBufferSize: cfg.ClientBodyBufferSize, ShutdownTimeout: shutdownTimeout,
+		Upstream: upstream.Options{
+			PoolSize:    cfg.UpstreamKeepalivePoolSize,
+			MaxRequests: cfg.UpstreamKeepaliveMaxRequests,
+			IdleTimeout: cfg.UpstreamKeepaliveIdleTimeout,
+		},
+	}
+	if opts.Upstream.PoolSize == 0 {
+		opts.Upstream.PoolSize = -1 // 0 turns keep-alive off
+	}
+	if opts.Upstream.MaxRequests == 0 {
+		opts.Upstream.MaxRequests = -1 // 0 means no limit
+	}
+	if cfg.ProxyAccessLog {
+		opts.AccessLog = stdout
+	}
+	srv, err := proxy.New(opts)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	listen := func(setting, addr string) (net.Listener, error) {
+		if addr == config.Off {
+			return nil, nil
+		}
+		var lc net.ListenConfig
+		ln, err := lc.Listen(ctx, "tcp", addr)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", setting, err)
+		}
+		log.Info("proxy listening", slog.String("setting", setting), slog.String("address", ln.Addr().String()))
+		return ln, nil
+	}
+	plain, err := listen("proxy_listen", cfg.ProxyListen)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	secure, err := listen("proxy_ssl_listen", cfg.ProxySSLListen)
+	if err != nil {
+		if plain != nil {
+			_ = plain.Close()
+		}
+		return nil, nil, nil, err
+	}
+	return srv, plain, secure, nil
 }
 
 // runAll runs every component until ctx is done or one fails, which

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -110,11 +112,13 @@ func TestServeStandaloneAndShutdown(t *testing.T) {
 		"GATEHOUSE_PREFIX":             filepath.Join(dir, "prefix"),
 		"GATEHOUSE_DECLARATIVE_CONFIG": decl,
 		"GATEHOUSE_LOG_LEVEL":          "info",
+		"GATEHOUSE_PROXY_LISTEN":       "127.0.0.1:0",
+		"GATEHOUSE_PROXY_SSL_LISTEN":   "127.0.0.1:0",
 	}
 	ctx, cancel := context.WithCancel(t.Context())
-	var stderr syncBuffer
+	var stdout, stderr syncBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, &bytes.Buffer{}, &stderr) }()
+	go func() { done <- run(ctx, nil, func(k string) string { return env[k] }, &stdout, &stderr) }()
 	deadline := time.Now().Add(15 * time.Second)
 	for !strings.Contains(stderr.String(), "running standalone") {
 		if time.Now().After(deadline) {
@@ -128,6 +132,23 @@ func TestServeStandaloneAndShutdown(t *testing.T) {
 			t.Errorf("log lacks %s: %s", want, stderr.String())
 		}
 	}
+	// The proxy serves the configuration: no route matches.
+	addr := listening(t, stderr.String(), "proxy_listen")
+	resp, err := http.Get("http://" + addr + "/nothing") //nolint:noctx // a test request
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound || len(resp.Header.Get("X-Kong-Request-Id")) != 32 {
+		t.Errorf("proxy answered %d %v, want Kong's 404", resp.StatusCode, resp.Header)
+	}
+	for !strings.Contains(stdout.String(), `"status":404`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no access log line on stdout: %q", stdout.String())
+		}
+		timer := time.NewTimer(10 * time.Millisecond)
+		<-timer.C
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -140,6 +161,21 @@ func TestServeStandaloneAndShutdown(t *testing.T) {
 	if !strings.Contains(stderr.String(), "data plane stopped") {
 		t.Errorf("log = %s", stderr.String())
 	}
+}
+
+// listening returns the address the log says a listener bound.
+func listening(t *testing.T, log, setting string) string {
+	t.Helper()
+	for line := range strings.SplitSeq(log, "\n") {
+		var rec struct {
+			Msg, Setting, Address string
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "proxy listening" && rec.Setting == setting {
+			return rec.Address
+		}
+	}
+	t.Fatalf("no %s listening line in %s", setting, log)
+	return ""
 }
 
 // TestUsageListsSettings keeps --help in step with the settings.

@@ -30,6 +30,15 @@
 #
 #   deploy/bench/proxy.sh -n 5 'dataplane=./bin/dataplane --proxy-listen {listen} ...'
 #
+# The production data plane is measured through deploy/bench/dataplane.sh,
+# which runs it standalone (declarative file, one service and route to the
+# upstream, the prometheus plugin on, tracing sampled at 1%); see its header
+# for ACCESS_LOG, SAMPLE, PLUGINS and PROFILE:
+#
+#   make build/dataplane
+#   deploy/bench/proxy.sh -n 5 'dataplane=deploy/bench/dataplane.sh bin/dataplane' \
+#     'dataplane-log=ACCESS_LOG=on deploy/bench/dataplane.sh bin/dataplane'
+#
 # Options:
 #   -n N      rounds (default 5; at least 3 for a figure worth quoting)
 #   -d DUR    wrk duration per run (default 5s)

@@ -17,6 +17,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"gatehouse.dev/shared/clustertls"
 	"gatehouse.dev/shared/plugin"
@@ -83,9 +84,29 @@ type Config struct {
 	RealIPHeader string
 	// RealIPRecursive skips trusted addresses in RealIPHeader.
 	RealIPRecursive bool
+	// ProxyAccessLog turns the proxy's JSON access log (stdout) on.
+	ProxyAccessLog bool
+	// SSLCert and SSLCertKey are the default certificate of the proxy's
+	// TLS listener (a file, PEM text or base64 PEM); empty makes a
+	// self-signed one at start, as Kong does.
+	SSLCert, SSLCertKey string
+	// ClientMaxBodySize bounds request bodies, in bytes (0: no limit).
+	ClientMaxBodySize int64
+	// ClientBodyBufferSize bounds what a plugin may read of a request
+	// body, in bytes.
+	ClientBodyBufferSize int64
+	// ClientMaxHeaderSize bounds a request's line and headers, in bytes.
+	ClientMaxHeaderSize int
+	// UpstreamKeepalivePoolSize, UpstreamKeepaliveMaxRequests and
+	// UpstreamKeepaliveIdleTimeout tune upstream keep-alive connections.
+	UpstreamKeepalivePoolSize    int
+	UpstreamKeepaliveMaxRequests int
+	UpstreamKeepaliveIdleTimeout time.Duration
 
 	reg    *settings.Registry
 	labels []string
+	// The size settings as given.
+	clientMaxBodySize, clientBodyBufferSize, clientMaxHeaderSize string
 }
 
 // registry declares every setting, bound to c's fields.
@@ -131,6 +152,24 @@ func (c *Config) registry() *settings.Registry {
 		"Header that carries the client address from trusted addresses.")
 	r.Bool(&c.RealIPRecursive, "GATEHOUSE_REAL_IP_RECURSIVE", false,
 		"Skip trusted addresses in the real IP header, from the right.")
+	r.Bool(&c.ProxyAccessLog, "GATEHOUSE_PROXY_ACCESS_LOG", true,
+		"Write a JSON access log line per proxied request to stdout: on or off.")
+	r.String(&c.SSLCert, "GATEHOUSE_SSL_CERT", "",
+		"Default certificate of the proxy TLS listener (file, PEM text or base64 PEM); none generates a self-signed one at start.")
+	r.Secret(&c.SSLCertKey, "GATEHOUSE_SSL_CERT_KEY", "",
+		"Key of GATEHOUSE_SSL_CERT, in the same forms.")
+	r.String(&c.clientMaxBodySize, "GATEHOUSE_CLIENT_MAX_BODY_SIZE", "0",
+		"Largest request body accepted (413 above it): bytes, or a size such as 10m or 512k; 0 means no limit.")
+	r.String(&c.clientBodyBufferSize, "GATEHOUSE_CLIENT_BODY_BUFFER_SIZE", "1m",
+		"Largest request body a plugin may read whole (bodies stream otherwise): bytes, or a size such as 1m.")
+	r.String(&c.clientMaxHeaderSize, "GATEHOUSE_CLIENT_MAX_HEADER_SIZE", "16k",
+		"Largest request line and headers together (494 above it, 414 for a request line above 8k): 4k to 1m.")
+	r.Int(&c.UpstreamKeepalivePoolSize, "GATEHOUSE_UPSTREAM_KEEPALIVE_POOL_SIZE", 512,
+		"Idle keep-alive connections kept per upstream address; 0 disables upstream keep-alive.")
+	r.Int(&c.UpstreamKeepaliveMaxRequests, "GATEHOUSE_UPSTREAM_KEEPALIVE_MAX_REQUESTS", 10000,
+		"Requests one upstream connection serves before it is closed; 0 means no limit.")
+	r.Duration(&c.UpstreamKeepaliveIdleTimeout, "GATEHOUSE_UPSTREAM_KEEPALIVE_IDLE_TIMEOUT", 60*time.Second,
+		"How long an idle upstream connection is kept.")
 	return r
 }
 
@@ -233,7 +272,66 @@ func (c *Config) validate() error {
 	if strings.TrimSpace(c.RealIPHeader) == "" {
 		add(errors.New("real_ip_header must not be empty"))
 	}
+	if (c.SSLCert == "") != (c.SSLCertKey == "") {
+		add(errors.New("ssl_cert and ssl_cert_key must be given together"))
+	}
+	var err2 error
+	c.ClientMaxBodySize, err2 = checkSize("client_max_body_size", c.clientMaxBodySize, 0, 0)
+	add(err2)
+	c.ClientBodyBufferSize, err2 = checkSize("client_body_buffer_size", c.clientBodyBufferSize, 1, 0)
+	add(err2)
+	var header int64
+	header, err2 = checkSize("client_max_header_size", c.clientMaxHeaderSize, 4<<10, 1<<20)
+	add(err2)
+	c.ClientMaxHeaderSize = int(header)
+	if c.UpstreamKeepalivePoolSize < 0 {
+		add(errors.New("upstream_keepalive_pool_size must be 0 or greater"))
+	}
+	if c.UpstreamKeepaliveMaxRequests < 0 {
+		add(errors.New("upstream_keepalive_max_requests must be 0 or greater"))
+	}
+	if c.UpstreamKeepaliveIdleTimeout <= 0 {
+		add(errors.New("upstream_keepalive_idle_timeout must be greater than 0"))
+	}
 	return errors.Join(errs...)
+}
+
+// ParseSize reads a size as nginx writes them: a number of bytes, or a
+// number followed by k or m (case-insensitive) for KiB or MiB.
+func ParseSize(s string) (int64, error) {
+	s = strings.TrimSpace(s)
+	mult := int64(1)
+	if n := len(s); n > 0 {
+		switch s[n-1] {
+		case 'k', 'K':
+			mult, s = 1<<10, s[:n-1]
+		case 'm', 'M':
+			mult, s = 1<<20, s[:n-1]
+		case 'g', 'G':
+			mult, s = 1<<30, s[:n-1]
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, errors.New("not a size")
+	}
+	return n * mult, nil
+}
+
+// checkSize parses a size setting and checks it is within [lo, hi] (hi 0:
+// no upper bound).
+func checkSize(name, v string, lo, hi int64) (int64, error) {
+	n, err := ParseSize(v)
+	if err != nil {
+		return 0, fmt.Errorf("%s must be a size such as 8192, 512k or 10m (got '%s')", name, v)
+	}
+	if n < lo || (hi > 0 && n > hi) {
+		if hi > 0 {
+			return 0, fmt.Errorf("%s must be between %d and %d bytes (got '%s')", name, lo, hi, v)
+		}
+		return 0, fmt.Errorf("%s must be at least %d bytes (got '%s')", name, lo, v)
+	}
+	return n, nil
 }
 
 // checkEnum reports a value outside values as Kong's conf loader does.

@@ -5,6 +5,18 @@ package plugins
 
 import (
 	"gatehouse.dev/dataplane/internal/pdk"
+	"gatehouse.dev/dataplane/internal/plugins/acl"
+	"gatehouse.dev/dataplane/internal/plugins/basicauth"
+	"gatehouse.dev/dataplane/internal/plugins/correlationid"
+	"gatehouse.dev/dataplane/internal/plugins/cors"
+	"gatehouse.dev/dataplane/internal/plugins/iprestriction"
+	"gatehouse.dev/dataplane/internal/plugins/keyauth"
+	"gatehouse.dev/dataplane/internal/plugins/opentelemetry"
+	"gatehouse.dev/dataplane/internal/plugins/prometheus"
+	"gatehouse.dev/dataplane/internal/plugins/ratelimiting"
+	"gatehouse.dev/dataplane/internal/plugins/requesttermination"
+	"gatehouse.dev/dataplane/internal/plugins/requesttransformer"
+	"gatehouse.dev/dataplane/internal/plugins/responsetransformer"
 	sharedplugin "gatehouse.dev/shared/plugin"
 )
 
@@ -12,6 +24,18 @@ import (
 func Bundled() []pdk.Factory {
 	return []pdk.Factory{
 		// One line per plugin, e.g. keyauth.Factory{},
+		acl.Factory{},
+		basicauth.Factory{},
+		correlationid.Factory{},
+		cors.Factory{},
+		iprestriction.Factory{},
+		keyauth.Factory{},
+		opentelemetry.Factory{},
+		prometheus.Factory{},
+		ratelimiting.Factory{},
+		requesttermination.Factory{},
+		requesttransformer.Factory{},
+		responsetransformer.Factory{},
 	}
 }
 

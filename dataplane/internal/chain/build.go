@@ -1,0 +1,301 @@
+package chain
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+
+	"gatehouse.dev/dataplane/internal/gateway"
+	"gatehouse.dev/dataplane/internal/pdk"
+	"gatehouse.dev/shared/entity"
+	"gatehouse.dev/shared/protocol"
+)
+
+// builder makes the Chains of one runtime.
+type builder struct {
+	opts      *Options
+	factories map[string]pdk.Factory
+	priority  map[string]int
+	spans     map[string]*[numPhases]string // per plugin name with a factory
+}
+
+// build makes the chains of next. With prev (the previous runtime's
+// chains) and the changes since, instances whose plugin entity did not
+// change and whose Env reads (recorded while New ran) saw no changed type
+// are kept; every other instance is made again. Buckets and plans are
+// always compiled anew: they cost little next to New.
+func (b *builder) build(ctx context.Context, next *gateway.Runtime, prev *Chains, changes []protocol.Change) (*Chains, error) {
+	changed, changedPlugins := typeSet{}, map[string]bool{}
+	for _, c := range changes {
+		changed.add(c.Type)
+		if c.Type == entity.Plugins {
+			changedPlugins[c.ID] = true
+		}
+	}
+	var prevEnv *runtimeEnv
+	if prev != nil {
+		prevEnv = prev.env
+	}
+	set := next.Set()
+	renv := newRuntimeEnv(set, next.Shared(), b.opts, prevEnv, changed)
+	c := &Chains{env: renv, entries: map[string]*entry{}, routes: map[string]*Plan{}, services: map[string]*Plan{}}
+
+	var errs []error
+	add := func(p map[string]any) {
+		e, err := b.instance(p, renv)
+		if err != nil {
+			errs = append(errs, err)
+			return
+		}
+		c.entries[e.id] = e
+	}
+	keep := func(old *entry) bool {
+		return old != nil && !old.env.unknown && !old.env.deps.intersects(changed)
+	}
+	if prev != nil && !changed.has(entity.Services) && !changed.has(entity.Routes) {
+		// What is served changed only for the changed plugins: visit
+		// the previous instances and those.
+		c.entries = make(map[string]*entry, len(prev.entries)+len(changedPlugins))
+		for id, old := range prev.entries {
+			switch {
+			case changedPlugins[id]:
+			case keep(old):
+				old.env.rt.Store(renv)
+				c.entries[id] = old
+			default:
+				if p, ok := set.Get(entity.Plugins, id); ok {
+					add(p)
+				}
+			}
+		}
+		for id := range changedPlugins {
+			if p, ok := set.Get(entity.Plugins, id); ok && next.ServedEntity(entity.Plugins, p) {
+				add(p)
+			}
+		}
+	} else {
+		n := 0
+		set.Each(entity.Plugins, func(p map[string]any) {
+			if n++; n%1024 == 0 && ctx.Err() != nil {
+				return
+			}
+			if !next.ServedEntity(entity.Plugins, p) {
+				return
+			}
+			id, _ := p["id"].(string)
+			if prev != nil && !changedPlugins[id] {
+				if old := prev.entries[id]; keep(old) {
+					old.env.rt.Store(renv)
+					c.entries[id] = old
+					return
+				}
+			}
+			add(p)
+		})
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if len(errs) > 0 {
+		slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
+		return nil, errors.Join(errs...)
+	}
+	changedRoutes := map[string]bool{}
+	for _, ch := range changes {
+		if ch.Type == entity.Routes {
+			changedRoutes[ch.ID] = true
+		}
+	}
+	c.compile(set, prev, changed, changedRoutes)
+	return c, nil
+}
+
+// instance makes the entry of plugin entity p.
+func (b *builder) instance(p map[string]any, renv *runtimeEnv) (*entry, error) {
+	id, _ := p["id"].(string)
+	name, _ := p["name"].(string)
+	f := b.factories[name]
+	if f == nil {
+		return nil, fmt.Errorf("plugin %s (%s): this data plane does not run the %s plugin", name, id, name)
+	}
+	cfg := pdk.Config{
+		ID: id, Name: name, RouteID: foreignID(p, "route"), ServiceID: foreignID(p, "service"),
+		ConsumerID: foreignID(p, "consumer"), ConsumerGroupID: foreignID(p, "consumer_group"),
+	}
+	cfg.InstanceName, _ = p["instance_name"].(string)
+	cfg.Config, _ = p["config"].(map[string]any)
+	ev := newEnv(renv)
+	cfg.Env = ev
+	inst, err := newInstance(f, cfg)
+	ev.seal()
+	if err != nil {
+		return nil, fmt.Errorf("plugin %s (%s): %w", name, id, err)
+	}
+	e := newEntry(id, name, b.priority[name], b.spans[name], inst)
+	e.route, e.service, e.consumer, e.groupID = cfg.RouteID, cfg.ServiceID, cfg.ConsumerID, cfg.ConsumerGroupID
+	e.env = ev
+	return e, nil
+}
+
+// newInstance calls f.New, turning a panic into an error: a broken
+// configuration must not take the data plane down.
+func newInstance(f pdk.Factory, cfg pdk.Config) (inst pdk.Instance, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("panic: %v", r)
+		}
+	}()
+	return f.New(cfg)
+}
+
+// configuration is what compile reads of the runtime's configuration.
+type configuration interface {
+	Get(typ, id string) (map[string]any, bool)
+	Each(typ string, fn func(map[string]any))
+}
+
+// compile groups the entries by plugin name and scope and compiles the
+// plans: the global one, one per service with service-scoped plugins, one
+// per route with route-scoped plugins. With prev (the previous runtime's
+// chains) and the changed types and routes, a plan whose buckets hold
+// the same entries as before and whose route did not change is kept.
+func (c *Chains) compile(set configuration, prev *Chains, changed typeSet, changedRoutes map[string]bool) {
+	groupNames := map[string]string{}
+	set.Each(entity.ConsumerGroups, func(g map[string]any) {
+		id, _ := g["id"].(string)
+		groupNames[id], _ = g["name"].(string)
+	})
+	buckets := make(map[bucketKey]*bucket, len(c.entries))
+	priority := map[string]int{}
+	for _, e := range c.entries {
+		k := e.key()
+		b := buckets[k]
+		if b == nil {
+			b = &bucket{}
+			buckets[k] = b
+		}
+		priority[e.name] = e.priority
+		b.body = b.body || e.body != nil
+		switch {
+		case e.consumer != "":
+			if b.byConsumer == nil {
+				b.byConsumer = map[string]*entry{}
+			}
+			put(b.byConsumer, e.consumer, e)
+		case e.groupID != "":
+			if b.byGroup == nil {
+				b.byGroup = map[string]*entry{}
+			}
+			put(b.byGroup, groupNames[e.groupID], e)
+		default:
+			if b.plain == nil || e.id < b.plain.id {
+				b.plain = e
+			}
+		}
+	}
+	c.names = order(priority)
+
+	// What must be compiled again: everything, or the services and
+	// routes whose buckets changed.
+	full := prev == nil || changed.has(entity.ConsumerGroups) || !slices.Equal(c.names, prev.names)
+	services, routes := map[string]bool{}, map[string]bool{}
+	if !full {
+		dirty := func(e *entry) {
+			switch k := e.key(); {
+			case k.route != "":
+				routes[k.route] = true
+			case k.service != "":
+				services[k.service] = true
+			default:
+				full = true
+			}
+		}
+		for id, e := range c.entries {
+			if old := prev.entries[id]; old != e {
+				dirty(e)
+				if old != nil {
+					dirty(old)
+				}
+			}
+		}
+		for id, old := range prev.entries {
+			if c.entries[id] == nil {
+				dirty(old)
+			}
+		}
+		maps.Copy(routes, changedRoutes)
+	}
+
+	if full {
+		c.global = compile(c.names, buckets, "", "")
+	} else {
+		c.global = prev.global
+	}
+	for k := range buckets {
+		switch {
+		case k.route != "":
+			if _, done := c.routes[k.route]; done {
+				continue
+			}
+			var service string
+			if r, ok := set.Get(entity.Routes, k.route); ok {
+				service = foreignID(r, "service")
+			}
+			if old, ok := prev.plan(true, k.route); ok && !full && !routes[k.route] && !services[service] {
+				c.routes[k.route] = old
+				continue
+			}
+			c.routes[k.route] = compile(c.names, buckets, k.route, service)
+		case k.service != "":
+			if _, done := c.services[k.service]; done {
+				continue
+			}
+			if old, ok := prev.plan(false, k.service); ok && !full && !services[k.service] {
+				c.services[k.service] = old
+				continue
+			}
+			c.services[k.service] = compile(c.names, buckets, "", k.service)
+		}
+	}
+}
+
+// plan returns c's plan of a route or a service (a nil c has none).
+func (c *Chains) plan(route bool, id string) (*Plan, bool) {
+	if c == nil {
+		return nil, false
+	}
+	plans := c.services
+	if route {
+		plans = c.routes
+	}
+	p, ok := plans[id]
+	return p, ok
+}
+
+// put stores e under key, keeping the entity with the smaller id when two
+// claim the same scope (the control plane's uniqueness rule prevents it).
+func put(m map[string]*entry, key string, e *entry) {
+	if old := m[key]; old == nil || e.id < old.id {
+		m[key] = e
+	}
+}
+
+// order returns the plugin names in Kong's execution order: priority
+// descending, equal priorities by name descending.
+func order(priority map[string]int) []string {
+	names := make([]string, 0, len(priority))
+	for name := range priority {
+		names = append(names, name)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if d := cmp.Compare(priority[b], priority[a]); d != 0 {
+			return d
+		}
+		return strings.Compare(b, a)
+	})
+	return names
+}

@@ -1,0 +1,100 @@
+package requesttransformer
+
+import (
+	"gatehouse.dev/dataplane/internal/pdk"
+	"gatehouse.dev/dataplane/internal/plugins/internal/args"
+)
+
+// transformMethod sets the upstream method; for GET, HEAD and TRACE a
+// form body's parameters are also added to the query string (the body
+// stays).
+func (p *instance) transformMethod(ctx pdk.Context) {
+	if p.method == "" {
+		return
+	}
+	up := ctx.Upstream()
+	up.SetMethod(p.method)
+	if p.method != "GET" && p.method != "HEAD" && p.method != "TRACE" {
+		return
+	}
+	if contentKind(up.Header("Content-Type")) != kindForm {
+		return
+	}
+	body, err := ctx.Request().Body()
+	if err != nil {
+		ctx.Logger().Warn("read request body", "error", err)
+		return
+	}
+	params := args.Decode(string(body), args.MaxArgs)
+	if len(params) == 0 {
+		return
+	}
+	query := args.Decode(up.RawQuery(), args.MaxArgs)
+	for _, param := range params {
+		for _, v := range param.Values {
+			query.Append(param.Name, v)
+		}
+	}
+	up.SetRawQuery(query.Encode())
+}
+
+// transformQuery applies the query rules to the query arguments (as the
+// templates loaded them) and writes the query string, names sorted.
+func (p *instance) transformQuery(ctx pdk.Context, e *env) error {
+	if !p.hasQueryRules {
+		return nil
+	}
+	query := e.queryArgs().Clone()
+	for _, r := range p.remove.querystring {
+		query.Del(r.name)
+	}
+	for _, r := range p.rename.querystring {
+		newName, ok, err := r.render(e)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return errNoName
+		}
+		if vs := query.Get(r.name); vs != nil {
+			query.Set(newName, vs...)
+		} else {
+			query.Del(newName)
+		}
+		query.Del(r.name) // also when renamed to itself, as in Kong
+	}
+	for _, r := range p.replace.querystring {
+		v, ok, err := r.render(e)
+		if err != nil {
+			return err
+		}
+		if !query.Has(r.name) {
+			continue
+		}
+		if ok {
+			query.Set(r.name, args.Value{S: v})
+		} else {
+			query.Del(r.name)
+		}
+	}
+	for _, r := range p.add.querystring {
+		v, ok, err := r.render(e)
+		if err != nil {
+			return err
+		}
+		if ok && !query.Has(r.name) {
+			query.Set(r.name, args.Value{S: v})
+		}
+	}
+	for _, r := range p.append.querystring {
+		v, ok, err := r.render(e)
+		if err != nil {
+			return err
+		}
+		if ok {
+			appendArg(&query, r.name, v)
+		}
+	}
+	ctx.Upstream().SetRawQuery(query.Encode())
+	return nil
+}
