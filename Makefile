@@ -32,7 +32,7 @@ FUZZ     ?= .
 FUZZTIME ?= 20s
 
 .DEFAULT_GOAL := help
-.PHONY: help build test vet lint fmt bench fuzz tidy tools run clean
+.PHONY: help build test vet lint fmt bench fuzz tidy tools run docs docker-check clean
 
 help: ## list the targets
 	@echo "Usage: make <target> [VAR=value]"
@@ -45,6 +45,11 @@ build: $(addprefix build/,$(SERVICES)) ## build admin-api, sync-hub and dataplan
 
 build/%: ## build one service into ./bin
 	cd $* && $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/$* .
+
+# The demo upstream of make run and docker compose is its own module outside
+# the workspace (standard library only), so it builds with GOWORK=off.
+build/demo-upstream: ## build the demo upstream (deploy/demo-upstream) into ./bin
+	cd deploy/demo-upstream && GOWORK=off $(GO) build -trimpath -o $(BIN)/demo-upstream .
 
 test: ## run every module's tests with the race detector (needs Postgres and Redis)
 	$(GO) test -race -count=1 work
@@ -89,10 +94,26 @@ tools: ## install the pinned golangci-lint into ./bin
 $(GOLANGCI_LINT):
 	$(MAKE) tools
 
-run: build ## run the local system (not built yet: only builds the binaries)
-	@echo "make run will start admin-api, sync-hub and a dataplane on the local"
-	@echo "Postgres and Redis once the services exist; for now it only builds ./bin."
+# deploy/run/run.sh starts Postgres and Redis if needed, then admin-api,
+# sync-hub, two data planes and the demo upstream; Ctrl-C stops them. Its
+# settings (ports, database, run directory) are GATEHOUSE_RUN_* variables,
+# listed at the top of the script and in docs/configuration.md.
+run: export GATEHOUSE_RUN_BIN = $(BIN)
+run: build build/demo-upstream ## run the whole system as local processes (Ctrl-C stops it)
+	@bash deploy/run/run.sh
+
+# Each service's config package has a test (docs_test.go) that keeps its
+# section of docs/configuration.md equal to the settings in the code; with
+# -update-docs it rewrites the section.
+docs: ## regenerate the settings tables of docs/configuration.md from the code
+	cd admin-api && $(GO) test -count=1 -run '^TestConfigurationReference$$' ./internal/config -update-docs
+	cd sync-hub && $(GO) test -count=1 -run '^TestConfigurationReference$$' ./internal/config -update-docs
+	cd dataplane && $(GO) test -count=1 -run '^TestConfigurationReference$$' ./internal/config -update-docs
+
+docker-check: ## run each Dockerfile's build stage without Docker, and check docker-compose.yml
+	bash deploy/docker/check.sh
+	docker-compose config -q
 
 clean: ## remove the service binaries and local run state (keeps ./bin tools)
-	rm -f $(addprefix $(BIN)/,$(SERVICES))
+	rm -f $(addprefix $(BIN)/,$(SERVICES) demo-upstream)
 	rm -rf .run

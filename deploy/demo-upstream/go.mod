@@ -1,0 +1,3 @@
+module gatehouse.dev/demo-upstream
+
+go 1.26.0
