@@ -23,6 +23,7 @@ require (
 )
 
 require (
+	gatehouse.dev/status-api v0.0.0
 	github.com/DataDog/zstd v1.5.7 // indirect
 	github.com/RaduBerinde/axisds v0.1.0 // indirect
 	github.com/RaduBerinde/btreemap v0.0.0-20250419174037-3d62b7205d54 // indirect
@@ -67,3 +68,5 @@ require (
 )
 
 replace gatehouse.dev/shared => ../shared
+
+replace gatehouse.dev/status-api => ../status-api

@@ -18,6 +18,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -28,6 +29,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"gatehouse.dev/dataplane/internal/agent"
 	"gatehouse.dev/dataplane/internal/balancer"
@@ -40,9 +42,12 @@ import (
 	"gatehouse.dev/dataplane/internal/proxy/realip"
 	"gatehouse.dev/dataplane/internal/proxy/tlsterm"
 	"gatehouse.dev/dataplane/internal/proxy/upstream"
+	"gatehouse.dev/dataplane/internal/statussource"
+	"gatehouse.dev/shared/clustertls"
 	"gatehouse.dev/shared/protocol"
 	"gatehouse.dev/shared/telemetry"
 	"gatehouse.dev/shared/version"
+	statusapi "gatehouse.dev/status-api"
 )
 
 const name = "dataplane"
@@ -198,13 +203,16 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 		_ = tel.Shutdown(ctx)
 		return err
 	}
+	status, err := newStatus(ctx, cfg, a, srv, balancers, reg, log)
+	if err != nil {
+		_ = a.Close()
+		_ = tel.Shutdown(ctx)
+		return err
+	}
 	components := []func(context.Context) error{
 		a.Run,
 		func(ctx context.Context) error { return srv.Serve(ctx, plain, secure) },
-		// The status API (issue 8) serves statusapi.Handler(a.State()),
-		// srv.Stats() and reg at /metrics on cfg.StatusListen, as a
-		// func(ctx) error that returns when ctx is done, after a graceful
-		// shutdown bounded by shutdownTimeout.
+		status,
 	}
 	err = runAll(ctx, components)
 
@@ -349,4 +357,51 @@ func exitCode(err error, stderr io.Writer) int {
 		_, _ = fmt.Fprintf(stderr, "%s: %v\n", name, err)
 		return 1
 	}
+}
+
+// newStatus builds the status API (GATEHOUSE_STATUS_LISTEN): health
+// probes, the read-only upstream endpoints and /metrics from the data
+// plane's one registry, which also gets Kong's data-plane gauges
+// (kong_upstream_target_health among them, always on). It returns the
+// component that serves it until ctx is done.
+func newStatus(ctx context.Context, cfg *config.Config, a *agent.Agent, srv *proxy.Server, balancers *balancer.Manager,
+	reg *prometheus.Registry, log *slog.Logger,
+) (func(context.Context) error, error) {
+	src := &statussource.Source{State: a.State(), Holder: a.Holder(), Balancers: balancers, Stats: srv.Stats}
+	if !cfg.Standalone() {
+		if m, err := clustertls.Load(cfg.ClusterTLS()); err == nil {
+			src.CertExpiry = m.Expiry()
+		}
+	}
+	reg.MustRegister(statusapi.NewCollector(src), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if cfg.StatusListen == config.Off {
+		return func(ctx context.Context) error { <-ctx.Done(); return nil }, nil
+	}
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", cfg.StatusListen)
+	if err != nil {
+		return nil, fmt.Errorf("status_listen %s: %w", cfg.StatusListen, err)
+	}
+	log.Info("status API listening", slog.String("address", ln.Addr().String()))
+	handler := statusapi.Handler(src, statusapi.Options{
+		NodeID: a.NodeID(), Token: cfg.StatusToken, Gatherer: reg, Logger: log,
+		OnDrain: func() { log.Info("draining: /status/ready now answers 503") },
+	})
+	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	return func(ctx context.Context) error {
+		errc := make(chan error, 1)
+		go func() { errc <- hs.Serve(ln) }()
+		select {
+		case err := <-errc:
+			return fmt.Errorf("status API: %w", err)
+		case <-ctx.Done():
+		}
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
+		defer cancel()
+		if err := hs.Shutdown(sctx); err != nil {
+			return fmt.Errorf("stop status API: %w", err)
+		}
+		<-errc
+		return nil
+	}, nil
 }

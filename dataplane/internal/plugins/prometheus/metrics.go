@@ -7,8 +7,6 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
-
-	"gatehouse.dev/dataplane/internal/balancer"
 )
 
 // Kong's histogram buckets, in milliseconds.
@@ -25,7 +23,6 @@ type metrics struct {
 	upstreamLatency *prometheus.HistogramVec
 	requestLatency  *prometheus.HistogramVec
 	bandwidth       *prometheus.CounterVec
-	health          *healthCollector
 
 	// series caches the children of one (service, route, consumer), so
 	// the log phase does not hash label values for every observation.
@@ -163,11 +160,6 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "kong_bandwidth_bytes",
 			Help: "Total bandwidth (ingress/egress) throughput in bytes",
 		}, []string{"service", "route", "direction", "consumer"}),
-		health: &healthCollector{reg: reg, desc: prometheus.NewDesc(
-			"kong_upstream_target_health",
-			"Health status of targets of upstream. States = healthchecks_off|healthy|unhealthy|dns_error, value is 1 when state is populated.",
-			[]string{"upstream", "target", "address", "state", "subsystem"}, nil,
-		)},
 	}
 }
 
@@ -187,10 +179,7 @@ func (m *metrics) register(reg prometheus.Registerer) error {
 	if m.requestLatency, err = adopt(reg, m.requestLatency); err != nil {
 		return err
 	}
-	if m.bandwidth, err = adopt(reg, m.bandwidth); err != nil {
-		return err
-	}
-	m.health, err = adopt(reg, m.health)
+	m.bandwidth, err = adopt(reg, m.bandwidth)
 	return err
 }
 
@@ -207,88 +196,4 @@ func adopt[C prometheus.Collector](reg prometheus.Registerer, c C) (C, error) {
 	}
 	var zero C
 	return zero, fmt.Errorf("register prometheus metrics: %w", err)
-}
-
-// HealthSource returns the health of every upstream, as the balancers
-// see it now.
-type HealthSource func() []balancer.UpstreamHealth
-
-// sources holds the upstream health source of each registry: the data
-// plane's wiring provides it with ProvideUpstreamHealth, the plugin's
-// collector (registered on that registry) reads it at scrape time.
-var sources sync.Map // prometheus.Registerer → HealthSource
-
-// ProvideUpstreamHealth makes src the upstream health that
-// kong_upstream_target_health reports for the plugin instances
-// registering their metrics with reg (the data plane's registry). The
-// metric is exported once some prometheus plugin has
-// upstream_health_metrics on.
-func ProvideUpstreamHealth(reg prometheus.Registerer, src HealthSource) {
-	sources.Store(reg, src)
-}
-
-// healthCollector is kong_upstream_target_health, computed at scrape
-// time (Kong resets and refills it on every scrape).
-type healthCollector struct {
-	desc *prometheus.Desc
-	// reg is the registry whose health source is read.
-	reg prometheus.Registerer
-	// on is set once an instance asks for the metric; as in Kong, it
-	// stays on until the process restarts.
-	on atomic.Bool
-}
-
-// Describe sends the metric's description.
-func (h *healthCollector) Describe(ch chan<- *prometheus.Desc) { ch <- h.desc }
-
-// healthStates are Kong's states, each reported 1 or 0 per address.
-var healthStates = []string{"healthchecks_off", "healthy", "unhealthy", "dns_error"}
-
-// Collect reports every address of every upstream target with the four
-// states, 1 for its own; a target without addresses reports dns_error
-// with an empty address.
-func (h *healthCollector) Collect(ch chan<- prometheus.Metric) {
-	if !h.on.Load() {
-		return
-	}
-	v, ok := sources.Load(h.reg)
-	if !ok {
-		return
-	}
-	for _, u := range v.(HealthSource)() {
-		for _, t := range u.Targets {
-			if len(t.Addresses) == 0 {
-				h.send(ch, u.Name, t.Target, "", "dns_error")
-				continue
-			}
-			for _, a := range t.Addresses {
-				h.send(ch, u.Name, t.Target, fmt.Sprintf("%s:%d", a.IP, a.Port), stateOf(a.Health))
-			}
-		}
-	}
-}
-
-func (h *healthCollector) send(ch chan<- prometheus.Metric, upstream, target, address, state string) {
-	for _, s := range healthStates {
-		v := 0.0
-		if s == state {
-			v = 1
-		}
-		ch <- prometheus.MustNewConstMetric(h.desc, prometheus.GaugeValue, v, upstream, target, address, s, "http")
-	}
-}
-
-func stateOf(h balancer.Health) string {
-	switch h {
-	case balancer.Healthy:
-		return "healthy"
-	case balancer.Unhealthy:
-		return "unhealthy"
-	case balancer.DNSError:
-		return "dns_error"
-	case balancer.HealthchecksOff:
-		return "healthchecks_off"
-	default:
-		return "healthchecks_off"
-	}
 }

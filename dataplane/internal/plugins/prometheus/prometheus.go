@@ -7,7 +7,9 @@
 //	latency_metrics          kong_kong_latency_ms, kong_upstream_latency_ms,
 //	                         kong_request_latency_ms{service,route} (histograms, Kong's buckets)
 //	bandwidth_metrics        kong_bandwidth_bytes{service,route,direction,consumer}
-//	upstream_health_metrics  kong_upstream_target_health{upstream,target,address,state,subsystem}
+//	upstream_health_metrics  accepted; kong_upstream_target_health{upstream,target,address,state,subsystem}
+//	                         is always exported by the data plane itself (see status-api), so the
+//	                         flag changes nothing here
 //	per_consumer             the consumer label holds the consumer's username ("" otherwise)
 //
 // service is the service's name, else its host; route the route's name,
@@ -23,8 +25,6 @@ import (
 	"fmt"
 	"strconv"
 	"time"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"gatehouse.dev/dataplane/internal/pdk"
 	"gatehouse.dev/dataplane/internal/plugins/internal/conf"
@@ -74,9 +74,6 @@ func (Factory) New(cfg pdk.Config) (pdk.Instance, error) {
 		status:      conf.Bool(c, "status_code_metrics"),
 		latency:     conf.Bool(c, "latency_metrics"),
 		bandwidth:   conf.Bool(c, "bandwidth_metrics"),
-	}
-	if conf.Bool(c, "upstream_health_metrics") {
-		metrics.health.on.Store(true)
 	}
 	return in, nil
 }
@@ -205,5 +202,3 @@ func statusText(status int) string {
 
 // ms returns d in milliseconds.
 func ms(d time.Duration) float64 { return d.Seconds() * 1000 }
-
-var _ prometheus.Collector = (*healthCollector)(nil)

@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
-	"gatehouse.dev/dataplane/internal/balancer"
 	"gatehouse.dev/dataplane/internal/pdk"
 	"gatehouse.dev/dataplane/internal/pdk/pdktest"
 	"gatehouse.dev/dataplane/internal/plugins/prometheus"
@@ -297,49 +296,6 @@ func TestPerConsumerOff(t *testing.T) {
 	f := scrape(t, env.Registry())
 	if m := sample(f, "kong_http_requests_total", map[string]string{"service": "s1", "route": "r1", "code": "200", "source": "service", "consumer": ""}); m == nil {
 		t.Errorf("consumer label set without per_consumer: %v", labelSets(f, "kong_http_requests_total"))
-	}
-}
-
-func TestUpstreamHealth(t *testing.T) {
-	t.Parallel()
-	env := newEnv()
-	prometheus.ProvideUpstreamHealth(env.Registerer(), func() []balancer.UpstreamHealth {
-		return []balancer.UpstreamHealth{{
-			Name: "up1",
-			Targets: []balancer.TargetHealth{
-				{Target: "a.internal:80", Addresses: []balancer.AddressHealth{
-					{IP: "10.0.0.1", Port: 80, Health: balancer.Healthy},
-					{IP: "10.0.0.2", Port: 80, Health: balancer.Unhealthy},
-				}},
-				{Target: "gone.internal:80"},
-			},
-		}}
-	})
-	newInstance(t, env, map[string]any{"status_code_metrics": true})
-	if f := scrape(t, env.Registry()); f["kong_upstream_target_health"] != nil {
-		t.Fatal("upstream health exported while no instance asks for it")
-	}
-	newInstance(t, env, map[string]any{"upstream_health_metrics": true})
-	f := scrape(t, env.Registry())
-	for _, c := range []struct {
-		target, address, state string
-		value                  float64
-	}{
-		{"a.internal:80", "10.0.0.1:80", "healthy", 1},
-		{"a.internal:80", "10.0.0.1:80", "unhealthy", 0},
-		{"a.internal:80", "10.0.0.1:80", "healthchecks_off", 0},
-		{"a.internal:80", "10.0.0.1:80", "dns_error", 0},
-		{"a.internal:80", "10.0.0.2:80", "unhealthy", 1},
-		{"gone.internal:80", "", "dns_error", 1},
-		{"gone.internal:80", "", "healthy", 0},
-	} {
-		labels := map[string]string{"upstream": "up1", "target": c.target, "address": c.address, "state": c.state, "subsystem": "http"}
-		if m := sample(f, "kong_upstream_target_health", labels); m == nil || m.GetGauge().GetValue() != c.value {
-			t.Errorf("kong_upstream_target_health%v = %v, want %v", labels, m, c.value)
-		}
-	}
-	if n := len(f["kong_upstream_target_health"].GetMetric()); n != 12 {
-		t.Errorf("%d series, want 12 (4 states x 3 addresses)", n)
 	}
 }
 
