@@ -28,7 +28,11 @@ func (x *exchange) skipHeader(name []byte) bool {
 		"X-Forwarded-Path", "X-Forwarded-Prefix", "X-Real-Ip", "Via", "X-Kong-Request-Id":
 		return true
 	case "Traceparent", "Tracestate":
-		return x.s.tracing
+		// The proxy writes its own trace context when it traces; else
+		// the client's goes through unless a plugin replaced it.
+		if x.s.tracing {
+			return true
+		}
 	}
 	if len(x.edits.replaced) > 0 && x.edits.isReplaced(b2s(name)) {
 		return true

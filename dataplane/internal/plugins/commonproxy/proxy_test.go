@@ -350,3 +350,32 @@ func TestOpenTelemetryThroughTheProxy(t *testing.T) {
 			root.GetSpanId(), root.GetParentSpanId(), bal.GetSpanId(), bal.GetParentSpanId(), injected, injectedParent)
 	}
 }
+
+// TestOpenTelemetryW3CWithoutProxyTracing pins a fixed bug: when the
+// proxy does not trace, a plugin injecting w3c must replace the client's
+// traceparent, not add a second one.
+func TestOpenTelemetryW3CWithoutProxyTracing(t *testing.T) {
+	t.Parallel()
+	col := &collector{}
+	srv := httptest.NewServer(col)
+	t.Cleanup(srv.Close)
+	c := newConfig(t, echo(t))
+	c.plugin("opentelemetry", map[string]any{
+		"traces_endpoint": srv.URL + "/v1/traces",
+		"propagation":     map[string]any{"extract": []any{"w3c"}, "inject": []any{"w3c"}, "default_format": "w3c"},
+		"queue":           map[string]any{"max_coalescing_delay": 0.05},
+	})
+	addr := serve(t, c, nil)
+	const incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	r := send(t, addr, http.MethodGet, "/traced", nil, "Traceparent", incoming)
+	if r.status != 200 {
+		t.Fatalf("response %d", r.status)
+	}
+	got := r.upstream(t).Headers.Values("Traceparent")
+	if len(got) != 1 {
+		t.Fatalf("upstream got %d traceparent headers: %q", len(got), got)
+	}
+	if got[0] == incoming || !strings.HasPrefix(got[0], "00-4bf92f3577b34da6a3ce929d0e0e4736-") {
+		t.Errorf("upstream traceparent %q: want the same trace with the plugin's span", got[0])
+	}
+}
