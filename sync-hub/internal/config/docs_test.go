@@ -5,8 +5,8 @@ import (
 	"os"
 	"testing"
 
-	"gatehouse.dev/sync-hub/internal/config"
 	"gatehouse.dev/shared/settings"
+	"gatehouse.dev/sync-hub/internal/config"
 )
 
 // updateDocs makes TestConfigurationReference rewrite this service's
