@@ -215,6 +215,11 @@ func serve(ctx context.Context, cfg *config.Config, stdout, stderr io.Writer) er
 		status,
 	}
 	err = runAll(ctx, components)
+	// Every component has stopped, the proxy included: shared plugin state
+	// (Redis pools, pending rate-limit counts) can be flushed and closed.
+	if cerr := a.CloseShared(); cerr != nil {
+		log.Warn("close shared plugin state: " + cerr.Error())
+	}
 
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownTimeout)
 	defer cancel()

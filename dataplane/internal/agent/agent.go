@@ -212,8 +212,13 @@ func (a *Agent) Run(ctx context.Context) error {
 	return errors.Join(err, a.store.Close())
 }
 
+// CloseShared closes the state plugins and extensions share across
+// runtimes (a rate limiter flushes its pending counts to Redis). Call it
+// once nothing serves requests any more: after Run and the proxy stop.
+func (a *Agent) CloseShared() error { return a.builder.Close() }
+
 // Close releases the cache of an agent that will not Run.
-func (a *Agent) Close() error { return a.store.Close() }
+func (a *Agent) Close() error { return errors.Join(a.builder.Close(), a.store.Close()) }
 
 // NodeID is the data plane's node id.
 func (a *Agent) NodeID() string { return a.nodeID }

@@ -2,8 +2,11 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -42,7 +45,9 @@ type Input struct {
 
 // Shared holds state that outlives runtime swaps, such as upstream health
 // or a balancer's position, by key (for instance "health:<upstream id>").
-// It is safe for concurrent use.
+// Values that are io.Closers (a Redis client pool) are closed when Retain
+// drops them and when the data plane stops (Close). It is safe for
+// concurrent use.
 type Shared struct {
 	mu sync.Mutex
 	m  map[string]any
@@ -73,11 +78,42 @@ func (s *Shared) Load(key string) (any, bool) {
 }
 
 // Retain drops every key keep refuses: an extension calls it with the
-// keys its new part uses, so state of removed entities goes away.
+// keys its new part uses, so state of removed entities goes away. Dropped
+// io.Closers are closed.
 func (s *Shared) Retain(keep func(key string) bool) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	maps.DeleteFunc(s.m, func(k string, _ any) bool { return !keep(k) })
+	var dropped []any
+	maps.DeleteFunc(s.m, func(k string, v any) bool {
+		if keep(k) {
+			return false
+		}
+		dropped = append(dropped, v)
+		return true
+	})
+	s.mu.Unlock()
+	_ = closeAll(dropped)
+}
+
+// Close closes every io.Closer held and forgets every value: the data
+// plane is stopping (a rate limiter flushes its pending counts).
+func (s *Shared) Close() error {
+	s.mu.Lock()
+	values := slices.Collect(maps.Values(s.m))
+	s.m = nil
+	s.mu.Unlock()
+	return closeAll(values)
+}
+
+func closeAll(values []any) error {
+	var errs []error
+	for _, v := range values {
+		if c, ok := v.(io.Closer); ok {
+			if err := c.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Len reports how many keys are held.
@@ -86,6 +122,9 @@ func (s *Shared) Len() int {
 	defer s.mu.Unlock()
 	return len(s.m)
 }
+
+// Close closes the state shared across runtimes (see Shared.Close).
+func (b *Builder) Close() error { return b.shared.Close() }
 
 // Builder builds runtimes. It is safe for concurrent use, though the data
 // plane builds one at a time.

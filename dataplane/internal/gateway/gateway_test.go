@@ -306,3 +306,26 @@ func TestHolderSwaps(t *testing.T) {
 		t.Error("holder does not swap")
 	}
 }
+
+type closer struct{ closed int }
+
+func (c *closer) Close() error { c.closed++; return nil }
+
+func TestSharedClosesClosers(t *testing.T) {
+	t.Parallel()
+	var s gateway.Shared
+	kept, dropped := &closer{}, &closer{}
+	s.LoadOrStore("kept", func() any { return kept })
+	s.LoadOrStore("dropped", func() any { return dropped })
+	s.LoadOrStore("value", func() any { return 42 })
+	s.Retain(func(k string) bool { return k != "dropped" })
+	if dropped.closed != 1 || kept.closed != 0 {
+		t.Errorf("Retain closed kept %d times, dropped %d times; want 0 and 1", kept.closed, dropped.closed)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if kept.closed != 1 || s.Len() != 0 {
+		t.Errorf("Close: kept closed %d times, %d values left", kept.closed, s.Len())
+	}
+}
