@@ -118,8 +118,11 @@ type Credential struct {
 
 // Context is one request as a plugin sees it in one phase.
 type Context interface {
-	// Context is the request's context (cancelled when the client goes
-	// away) carrying its trace span.
+	// Context is the request's context carrying its trace span. It is
+	// cancelled when the data plane shuts down and, for HTTP/2, when the
+	// client resets the stream; an HTTP/1.1 client that disconnects is
+	// noticed when the response is written (fasthttp does not watch the
+	// connection while a handler runs).
 	Context() context.Context
 	Request() Request
 	Upstream() Upstream
