@@ -406,7 +406,11 @@ func newStatus(ctx context.Context, cfg *config.Config, a *agent.Agent, srv *pro
 		if err := hs.Shutdown(sctx); err != nil {
 			return fmt.Errorf("stop status API: %w", err)
 		}
-		<-errc
+		// Serve returns http.ErrServerClosed after Shutdown; anything
+		// else went wrong before it.
+		if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("status API: %w", err)
+		}
 		return nil
 	}, nil
 }

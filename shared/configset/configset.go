@@ -9,8 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"sync/atomic"
 	"sort"
+	"sync/atomic"
 
 	"gatehouse.dev/shared/confighash"
 	"gatehouse.dev/shared/protocol"

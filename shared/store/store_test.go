@@ -543,8 +543,10 @@ func TestInsertAllMatchesInsert(t *testing.T) {
 	svc := build(t, s, "services", map[string]any{"name": "bulk", "host": "h"})
 	route := build(t, s, "routes", map[string]any{"name": "r", "paths": []any{"/"}, "service": map[string]any{"id": svc["id"]}, "tags": []any{"t1"}})
 	consumer := build(t, s, "consumers", map[string]any{"username": "u"})
-	cred := build(t, s, "keyauth_credentials", map[string]any{"key": "k", "consumer": map[string]any{"id": consumer["id"]},
-		"expires_at": time.Now().Unix() + 60})
+	cred := build(t, s, "keyauth_credentials", map[string]any{
+		"key": "k", "consumer": map[string]any{"id": consumer["id"]},
+		"expires_at": time.Now().Unix() + 60,
+	})
 	rev, err := s.Write(ctx, func(ctx context.Context, tx *store.Tx) error {
 		// Children before parents in the map: InsertAll orders by catalog.
 		return tx.InsertAll(ctx, map[string][]map[string]any{

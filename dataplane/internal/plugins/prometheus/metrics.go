@@ -135,7 +135,7 @@ func findCode(list *[]codeCounter, key int) prometheus.Counter {
 	return nil
 }
 
-func newMetrics(reg prometheus.Registerer) *metrics {
+func newMetrics() *metrics {
 	return &metrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "kong_http_requests_total",

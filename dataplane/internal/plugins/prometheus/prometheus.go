@@ -52,7 +52,7 @@ func (Factory) New(cfg pdk.Config) (pdk.Instance, error) {
 	reg := env.Registerer()
 	var regErr error
 	m := env.Shared(sharedKey, func() any {
-		m := newMetrics(reg)
+		m := newMetrics()
 		if err := m.register(reg); err != nil {
 			regErr = err
 			return nil
