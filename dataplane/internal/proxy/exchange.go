@@ -96,6 +96,14 @@ type exchange struct {
 	upstreamAddr         string // the last try's address
 	failure              error
 
+	// Waiting for the upstream's response header (abort.go), guarded by
+	// the server's waitList.
+	wprev, wnext *exchange
+	wconn        *upstream.Conn
+	wgen         uint64
+	waiting      bool
+	aborted      bool
+
 	// The response.
 	status       int
 	fromUpstream bool

@@ -500,7 +500,11 @@ func (x *exchange) try(addr balancer.Address) tryFailure {
 		return x.brokenTry(c, err)
 	}
 	c.SetReadDeadline(si.readTimeout)
-	if err := c.ReadResponseHeader(&x.resp.Header); err != nil {
+	aborted, err := x.readResponseHeader(c)
+	if aborted {
+		return x.clientAborted(c, span)
+	}
+	if err != nil {
 		c.Close()
 		span.fail(err)
 		if upstream.IsTimeout(err) {

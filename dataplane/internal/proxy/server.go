@@ -100,6 +100,7 @@ type Server struct {
 	h2      *http.Server   // serves the TLS connections that chose "h2"
 	h2conns sync.Map       // *tls.Conn → *tlsConn: the proxy's state of each
 	tracked sync.Map       // net.Conn → struct{}: open HTTP/1 client connections
+	waiting waitList       // exchanges waiting for an upstream response header (abort.go)
 	conns   sync.WaitGroup // handshakes and websocket tunnels
 }
 
@@ -223,6 +224,7 @@ func (s *Server) Serve(ctx context.Context, plain, secure net.Listener) error {
 	if s.access != nil {
 		wg.Go(func() { s.access.run(ctx) })
 	}
+	wg.Go(func() { s.watchClients(ctx) })
 	var h1tls, h2tls *chanListener
 	if plain != nil {
 		wg.Go(func() {

@@ -65,6 +65,12 @@ func (c *Conn) SetReadDeadline(d time.Duration) {
 	_ = c.nc.SetReadDeadline(deadline(d))
 }
 
+// AbortRead makes a read blocked on the connection, now or later, fail
+// at once with a timeout; it may be called from another goroutine.
+func (c *Conn) AbortRead() {
+	_ = c.nc.SetReadDeadline(time.Now())
+}
+
 func deadline(d time.Duration) time.Time {
 	if d <= 0 {
 		return time.Time{}
