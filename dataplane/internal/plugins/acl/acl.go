@@ -135,7 +135,7 @@ func (p *plugin) Access(ctx pdk.Context) error {
 			return nil
 		}
 		if !p.hideHeader {
-			ctx.Upstream().SetHeader(HeaderAuthenticatedGroups, strings.Join(authenticated, ", "))
+			setHeader(ctx, HeaderAuthenticatedGroups, strings.Join(authenticated, ", "))
 		}
 		return nil
 	}
@@ -153,9 +153,20 @@ func (p *plugin) Access(ctx pdk.Context) error {
 		return nil
 	}
 	if !p.hideHeader {
-		ctx.Upstream().SetHeader(HeaderConsumerGroups, header)
+		setHeader(ctx, HeaderConsumerGroups, header)
 	}
 	return nil
+}
+
+// setHeader sets a groups header of the upstream request as Kong's
+// kong.service.request.set_header does: an empty value (no group, allowed
+// by a deny list) removes the header, the client's value included.
+func setHeader(ctx pdk.Context, name, value string) {
+	if value == "" {
+		ctx.Upstream().DelHeader(name)
+		return
+	}
+	ctx.Upstream().SetHeader(name, value)
 }
 
 // consumerGroups returns a consumer's groups and their header value.

@@ -73,6 +73,7 @@ func TestAllowAndDeny(t *testing.T) {
 		{"denied", deny("dev"), as(carolID, true), 403, "You cannot consume this service", ""},
 		{"not denied", deny("admin"), as(carolID, true), 0, "", "dev"},
 		{"no acl is not denied", deny("admin"), as(bobID, true), 0, "", ""},
+		{"no acl removes the client's groups header", deny("admin"), as(bobID, true).WithHeader("X-Consumer-Groups", "admin"), 0, "", ""},
 		{"consumer groups ignored by default", allow("gold"), as(aliceID, true), 403, "You cannot consume this service", ""},
 		{"consumer groups included", withCG(allow("gold")), as(aliceID, true), 0, "", "admin, dev, gold"},
 		{"consumer group alone", withCG(allow("silver")), as(bobID, true), 0, "", "silver"},
@@ -107,7 +108,9 @@ func TestAllowAndDeny(t *testing.T) {
 			if tt.status != 0 {
 				t.Fatalf("allowed, want %d", tt.status)
 			}
-			if !up.HasHeader("X-Consumer-Groups") || up.Header("X-Consumer-Groups") != tt.header || up.HasHeader("X-Authenticated-Groups") {
+			// No group sends no header: Kong's set_header with "" removes it.
+			if up.HasHeader("X-Consumer-Groups") != (tt.header != "") || up.Header("X-Consumer-Groups") != tt.header ||
+				up.HasHeader("X-Authenticated-Groups") {
 				t.Errorf("upstream headers %v, want X-Consumer-Groups %q", up.Headers(), tt.header)
 			}
 		})
@@ -144,6 +147,13 @@ func TestAuthenticatedGroups(t *testing.T) {
 		{"override an anonymous consumer's groups", false, withGroups(as(carolID, false), "ldap-admins"), 0, "", "ldap-admins"},
 		{"a credential's consumer wins", false, withGroups(as(carolID, true), "ldap-admins"), 403, "", ""},
 		{"unless always used", true, withGroups(as(carolID, true), "ldap-admins"), 0, "", "ldap-admins"},
+	}
+	// Denied groups: none of them is denied, and the empty list sends no
+	// header (Kong's set_header with "" removes it).
+	deny := newPlugin(t, env, map[string]any{"deny": []any{"users"}})
+	ctx := withGroups(as("", false).WithHeader("X-Authenticated-Groups", "spoofed"))
+	if err := deny.Access(ctx); err != nil || ctx.Exited() || ctx.UpstreamRequest().HasHeader("X-Authenticated-Groups") {
+		t.Errorf("empty authenticated groups: exit %v, upstream headers %v", ctx.ExitCall(), ctx.UpstreamRequest().Headers())
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -124,6 +124,9 @@ func (p *plugin) authenticate(ctx pdk.Context) bool {
 		return false
 	}
 	authn.SetConsumer(ctx, c.consumer, c.cred)
+	// Unlike the other auth plugins, Kong's basic-auth identifies the
+	// credential upstream by its username, not its id.
+	ctx.Upstream().SetHeader(authn.HeaderCredentialIdentifier, username)
 	return true
 }
 

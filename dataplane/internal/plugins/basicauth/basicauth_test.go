@@ -48,25 +48,28 @@ func basic(userPass string) string {
 func TestAuthentication(t *testing.T) {
 	t.Parallel()
 	env := newEnv()
+	// username is the X-Credential-Identifier upstream: Kong's basic-auth
+	// sends the credential's username there, not its id.
 	tests := []struct {
 		name, header, value string
 		ok                  bool
+		username            string
 	}{
-		{"authorization", "Authorization", "Basic Ym9iOmtvbmc=", true},
-		{"proxy-authorization", "Proxy-Authorization", "Basic Ym9iOmtvbmc=", true},
-		{"lower-case scheme", "Authorization", "basic Ym9iOmtvbmc=", true},
-		{"no space", "Authorization", "BasicYm9iOmtvbmc=", true},
-		{"unpadded", "Authorization", "Basic Ym9iOmtvbmc", true},
-		{"password with a colon", "Authorization", basic("user321:password:123"), true},
-		{"missing", "", "", false},
-		{"empty header", "Authorization", "", false},
-		{"not basic", "Authorization", "foobar", false},
-		{"password only", "Authorization", "Basic a29uZw==", false},
-		{"username only", "Authorization", "Basic Ym9i", false},
-		{"invalid base64", "Authorization", "Basic adXNlcjEyMzpwYXNzd29yZDEyMw==", false},
-		{"wrong password", "Authorization", basic("bob:nope"), false},
-		{"unknown user", "Authorization", basic("eve:kong"), false},
-		{"upper-case scheme", "Authorization", "BASIC Ym9iOmtvbmc=", false},
+		{"authorization", "Authorization", "Basic Ym9iOmtvbmc=", true, "bob"},
+		{"proxy-authorization", "Proxy-Authorization", "Basic Ym9iOmtvbmc=", true, "bob"},
+		{"lower-case scheme", "Authorization", "basic Ym9iOmtvbmc=", true, "bob"},
+		{"no space", "Authorization", "BasicYm9iOmtvbmc=", true, "bob"},
+		{"unpadded", "Authorization", "Basic Ym9iOmtvbmc", true, "bob"},
+		{"password with a colon", "Authorization", basic("user321:password:123"), true, "user321"},
+		{"missing", "", "", false, ""},
+		{"empty header", "Authorization", "", false, ""},
+		{"not basic", "Authorization", "foobar", false, ""},
+		{"password only", "Authorization", "Basic a29uZw==", false, ""},
+		{"username only", "Authorization", "Basic Ym9i", false, ""},
+		{"invalid base64", "Authorization", "Basic adXNlcjEyMzpwYXNzd29yZDEyMw==", false, ""},
+		{"wrong password", "Authorization", basic("bob:nope"), false, ""},
+		{"unknown user", "Authorization", basic("eve:kong"), false, ""},
+		{"upper-case scheme", "Authorization", "BASIC Ym9iOmtvbmc=", false, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -81,7 +84,7 @@ func TestAuthentication(t *testing.T) {
 			up := ctx.UpstreamRequest()
 			if tt.ok {
 				if ctx.Exited() || ctx.Consumer() == nil || ctx.Consumer().ID != bobID || up.Header("X-Consumer-Username") != "bob" ||
-					up.Header("X-Consumer-ID") != bobID || up.Header("X-Consumer-Custom-ID") != "B-1" || up.Header("X-Credential-Identifier") == "" ||
+					up.Header("X-Consumer-ID") != bobID || up.Header("X-Consumer-Custom-ID") != "B-1" || up.Header("X-Credential-Identifier") != tt.username ||
 					up.HasHeader("X-Anonymous-Consumer") {
 					t.Errorf("not authenticated: exit %v, upstream %v", ctx.ExitCall(), up.Headers())
 				}

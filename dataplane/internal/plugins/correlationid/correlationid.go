@@ -53,10 +53,12 @@ var (
 )
 
 // Access keeps the request's id, or sets a new one on the upstream
-// request.
+// request. An id sent empty is kept: Kong generates one only when the
+// header is absent (kong.request.get_header returns "", which Lua holds
+// true).
 func (p *instance) Access(ctx pdk.Context) error {
-	id := ctx.Request().Header(p.header)
-	if id == "" {
+	id, ok := p.requestID(ctx)
+	if !ok {
 		id = p.generate(ctx)
 		ctx.Upstream().SetHeader(p.header, id)
 	}
@@ -66,19 +68,33 @@ func (p *instance) Access(ctx pdk.Context) error {
 	return nil
 }
 
+// requestID returns the request's id header (its first value) and whether
+// the request has one.
+func (p *instance) requestID(ctx pdk.Context) (string, bool) {
+	values := ctx.Request().HeaderValues(p.header)
+	if len(values) == 0 {
+		return "", false
+	}
+	return values[0], true
+}
+
 // HeaderFilter echoes the id to the client with echo_downstream: the one
 // Access used, else the request's, else a new one (a request answered
-// before this plugin's access phase ran).
+// before this plugin's access phase ran). An empty id is not echoed:
+// Kong's kong.response.set_header with "" removes the header.
 func (p *instance) HeaderFilter(ctx pdk.Context) {
 	if !p.echo {
 		return
 	}
-	id, _ := ctx.Get(ctxKey).(string)
-	if id == "" {
-		id = ctx.Request().Header(p.header)
+	id, ok := ctx.Get(ctxKey).(string)
+	if !ok {
+		if id, ok = p.requestID(ctx); !ok {
+			id = p.generate(ctx)
+		}
 	}
 	if id == "" {
-		id = p.generate(ctx)
+		ctx.Response().DelHeader(p.header)
+		return
 	}
 	ctx.Response().SetHeader(p.header, id)
 }

@@ -1,6 +1,7 @@
 package correlationid_test
 
 import (
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -107,6 +108,26 @@ func TestIncomingIDIsKept(t *testing.T) {
 	in.HeaderFilter(ctx)
 	if got := ctx.ClientResponse().Header("X-Request-Id"); got != "client-chosen" {
 		t.Errorf("echoed id = %q", got)
+	}
+}
+
+// TestEmptyIDIsKept: Kong generates an id only when the header is absent;
+// an empty one goes upstream as it is, and is not echoed (set_header with
+// "" removes the header, the service's too).
+func TestEmptyIDIsKept(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t, map[string]any{"echo_downstream": true, "generator": "uuid"})
+	ctx := pdktest.NewContext("GET", "/").WithHeader("Kong-Request-ID", "")
+	if err := in.Access(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := ctx.UpstreamRequest().Headers().Values("Kong-Request-ID"); len(got) != 1 || got[0] != "" {
+		t.Errorf("upstream ids = %q", got)
+	}
+	ctx.WithResponse(200, http.Header{"Kong-Request-Id": {"from-service"}}, nil)
+	in.HeaderFilter(ctx)
+	if got := ctx.ClientResponse().HeaderValues("Kong-Request-ID"); len(got) != 0 {
+		t.Errorf("echoed %q", got)
 	}
 }
 

@@ -62,13 +62,12 @@ func (p *plugin) find(ctx pdk.Context) (key, msg string) {
 	return "", ""
 }
 
-// headerKey reads a key name from the headers as ngx.req.get_headers()
-// does: an underscore in the name also matches a hyphen.
+// headerKey reads a key name from the headers as Kong's headers[name]
+// does: ngx.req.get_headers() looks a name up lower-cased with its
+// underscores turned into hyphens, so "api_key" reads the Api-Key header
+// only (nginx drops a client's header whose name has an underscore).
 func headerKey(r pdk.Request, name string) (kind, string) {
-	values := r.HeaderValues(name)
-	if len(values) == 0 && strings.Contains(name, "_") {
-		values = r.HeaderValues(strings.ReplaceAll(name, "_", "-"))
-	}
+	values := r.HeaderValues(headerName(name))
 	switch len(values) {
 	case 0:
 		return absent, ""
@@ -77,6 +76,9 @@ func headerKey(r pdk.Request, name string) (kind, string) {
 	}
 	return repeated, ""
 }
+
+// headerName is the header a key name is read from.
+func headerName(name string) string { return strings.ReplaceAll(name, "_", "-") }
 
 // queryKey reads a key name from decoded arguments: a bare name is Lua's
 // true, which is not a key.
@@ -97,7 +99,11 @@ func queryKey(a args.Args, name string) (kind, string) {
 // query argument, and the body field when keys may come in the body.
 func (p *plugin) hideKey(ctx pdk.Context, name string, b *body) {
 	up := ctx.Upstream()
+	// Kong clears the key name as configured (clear_header("api_key")),
+	// which leaves the Api-Key header it read the key from: Gatehouse
+	// removes that one too rather than leak the key upstream.
 	up.DelHeader(name)
+	up.DelHeader(headerName(name))
 	if q := up.RawQuery(); q != "" {
 		up.SetRawQuery(removeArg(q, name))
 	}

@@ -7,8 +7,6 @@
 package keyauth
 
 import (
-	"fmt"
-
 	"gatehouse.dev/dataplane/internal/pdk"
 	"gatehouse.dev/dataplane/internal/plugins/internal/authn"
 	"gatehouse.dev/dataplane/internal/plugins/internal/conf"
@@ -53,7 +51,9 @@ func (Factory) New(cfg pdk.Config) (pdk.Instance, error) {
 	}
 	p.challenge = map[string]string{"WWW-Authenticate": "Key"}
 	if realm := conf.String(c, "realm"); realm != "" {
-		p.challenge["WWW-Authenticate"] = fmt.Sprintf("Key realm=%q", realm)
+		// Kong formats 'Key realm="%s"': the realm goes in as it is,
+		// quotes and all, without escaping.
+		p.challenge["WWW-Authenticate"] = `Key realm="` + realm + `"`
 	}
 	p.creds = cfg.Env.Index(indexKey, func() any { return buildIndex(cfg.Env) }).(map[string]*credential)
 	return p, nil

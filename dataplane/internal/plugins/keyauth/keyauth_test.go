@@ -113,6 +113,13 @@ func TestKeyLookup(t *testing.T) {
 			map[string]any{"key_names": []any{"api_key"}},
 			pdktest.NewContext("GET", "/").WithHeader("api-key", "secret"), 0, "",
 		},
+		{
+			// Kong's headers["api_key"] reads Api-Key only; nginx drops
+			// a header whose name has an underscore.
+			"underscore name does not read an underscore header",
+			map[string]any{"key_names": []any{"api_key"}},
+			pdktest.NewContext("GET", "/").WithHeader("api_key", "secret"), 401, "No API key found in request",
+		},
 		{"no key", nil, pdktest.NewContext("GET", "/"), 401, "No API key found in request"},
 		{"empty header", nil, pdktest.NewContext("GET", "/").WithHeader("apikey", ""), 401, "No API key found in request"},
 		{"empty query value", nil, pdktest.NewContext("GET", "/?apikey="), 401, "No API key found in request"},
@@ -218,6 +225,27 @@ func TestRealm(t *testing.T) {
 		if r.status != 401 || r.challenge != `Key realm="kong"` {
 			t.Errorf("%s: %d with WWW-Authenticate %q", r.message, r.status, r.challenge)
 		}
+	}
+}
+
+// TestRealmIsNotEscaped: Kong formats 'Key realm="%s"' with the realm as
+// configured.
+func TestRealmIsNotEscaped(t *testing.T) {
+	t.Parallel()
+	r := access(t, newPlugin(t, newEnv(), map[string]any{"realm": `my "api" \ é`}), pdktest.NewContext("GET", "/"))
+	if want := `Key realm="my "api" \ é"`; r.challenge != want {
+		t.Errorf("WWW-Authenticate %q, want %q", r.challenge, want)
+	}
+}
+
+// TestHideCredentialsUnderscoreName: with key name api_key the key is read
+// from Api-Key, and that header does not go upstream.
+func TestHideCredentialsUnderscoreName(t *testing.T) {
+	t.Parallel()
+	ctx := pdktest.NewContext("GET", "/").WithHeader("api-key", "secret")
+	r := access(t, newPlugin(t, newEnv(), map[string]any{"key_names": []any{"api_key"}, "hide_credentials": true}), ctx)
+	if up := ctx.UpstreamRequest(); r.status != 0 || up.HasHeader("api-key") {
+		t.Errorf("status %d, upstream headers %v", r.status, up.Headers())
 	}
 }
 

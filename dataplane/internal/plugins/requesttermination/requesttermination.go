@@ -68,7 +68,8 @@ type instance struct {
 	body        *string
 	bodyHeaders map[string]string
 	echo        bool
-	// trigger, and trigger with "_" read as "-".
+	// trigger (the query argument), and trigger with "_" read as "-"
+	// (the header).
 	trigger, triggerDashed string
 	env                    pdk.Env
 }
@@ -94,13 +95,11 @@ func (p *instance) Access(ctx pdk.Context) error {
 }
 
 // triggered reports whether the request carries the trigger as a header
-// (any case; Kong's header table also reads "_" as "-") or as a query
-// argument.
+// or as a query argument. Kong's header table looks the name up
+// lower-cased with "_" read as "-", and only so: trigger "x_stop" is the
+// X-Stop header, never an X_stop one (which nginx drops).
 func (p *instance) triggered(r pdk.Request) bool {
-	if r.Header(p.trigger) != "" || len(r.HeaderValues(p.trigger)) > 0 {
-		return true
-	}
-	if p.triggerDashed != p.trigger && len(r.HeaderValues(p.triggerDashed)) > 0 {
+	if len(r.HeaderValues(p.triggerDashed)) > 0 {
 		return true
 	}
 	_, ok := r.Query(p.trigger)

@@ -75,6 +75,9 @@ func TestTrigger(t *testing.T) {
 		{"bare query", "x-stop", [2]string{}, "x-stop", true},
 		{"other query", "x-stop", [2]string{}, "stop=1", false},
 		{"underscore reads dashes", "x_stop", [2]string{"X-Stop", "1"}, "", true},
+		{"underscore header is not read", "x_stop", [2]string{"X_Stop", "1"}, "", false},
+		{"underscore query", "x_stop", [2]string{}, "x_stop=1", true},
+		{"dashed query is another argument", "x_stop", [2]string{}, "x-stop=1", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

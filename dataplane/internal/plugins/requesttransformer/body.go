@@ -87,20 +87,12 @@ func (p *instance) transformForm(body []byte, e *env) ([]byte, bool, error) {
 			changed = true
 		}
 		for _, r := range p.rename.body {
-			newName, ok, err := r.render(e)
+			renamed, err := renameArg(&params, r, e)
 			if err != nil {
 				return nil, false, err
 			}
-			if !ok {
-				return nil, false, errNoName
-			}
-			if vs := params.Get(r.name); vs != nil {
-				params.Set(newName, vs...)
-			} else {
-				params.Del(newName)
-			}
-			params.Del(r.name) // also when renamed to itself, as in Kong
-			changed = true
+			// Kong rewrites the body for a rename only when one happened.
+			changed = changed || renamed
 		}
 		for _, r := range p.replace.body {
 			v, ok, err := r.render(e)
@@ -181,18 +173,18 @@ func (p *instance) transformJSON(body []byte, e *env) ([]byte, bool, error) {
 			if err != nil {
 				return nil, false, err
 			}
+			// Kong's rename (since 3.8, #13358) moves a member that Lua
+			// holds true (false is not renamed), unless to the same name.
+			if !obj.Truthy(r.name) {
+				continue
+			}
 			if !ok {
 				return nil, false, errNoName
 			}
-			switch {
-			case newName == r.name:
-				obj.Del(r.name) // t[new] = t[old]; t[old] = nil
-			case obj.Has(r.name):
+			if newName != r.name {
 				obj.Rename(r.name, newName)
-			default:
-				obj.Del(newName)
+				changed = true
 			}
-			changed = true
 		}
 		for _, r := range p.replace.body {
 			v, ok, err := r.render(e)
@@ -274,8 +266,8 @@ func (p *instance) transformMultipart(body []byte, ct string, e *env) ([]byte, b
 				return nil, false, err
 			}
 			v, found := f.get(r.name)
-			if !found {
-				continue
+			if !found || ok && newName == r.name {
+				continue // Kong: "if para and old_name ~= new_name"
 			}
 			if !ok {
 				return nil, false, errNoName

@@ -97,7 +97,9 @@ func (p *instance) transformHeaders(ctx pdk.Context, e *env) error {
 			return err
 		}
 		old := h.entry(r.name)
-		if old.values == nil || !ok {
+		// Since Kong 3.8 (#13358) a rename to the same name, in any case,
+		// keeps the header rather than removing it.
+		if old.values == nil || !ok || strings.EqualFold(newName, r.name) {
 			continue
 		}
 		values := old.values

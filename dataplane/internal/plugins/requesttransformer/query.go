@@ -49,19 +49,9 @@ func (p *instance) transformQuery(ctx pdk.Context, e *env) error {
 		query.Del(r.name)
 	}
 	for _, r := range p.rename.querystring {
-		newName, ok, err := r.render(e)
-		if err != nil {
+		if _, err := renameArg(&query, r, e); err != nil {
 			return err
 		}
-		if !ok {
-			return errNoName
-		}
-		if vs := query.Get(r.name); vs != nil {
-			query.Set(newName, vs...)
-		} else {
-			query.Del(newName)
-		}
-		query.Del(r.name) // also when renamed to itself, as in Kong
 	}
 	for _, r := range p.replace.querystring {
 		v, ok, err := r.render(e)
@@ -97,4 +87,27 @@ func (p *instance) transformQuery(ctx pdk.Context, e *env) error {
 	}
 	ctx.Upstream().SetRawQuery(query.Encode())
 	return nil
+}
+
+// renameArg is Kong's rename on arguments (since 3.8, #13358): an absent
+// argument, or a rename to the same name, changes nothing; otherwise the
+// values move to the new name, replacing any there. It reports whether it
+// renamed.
+func renameArg(a *args.Args, r rule, e *env) (bool, error) {
+	newName, ok, err := r.render(e)
+	if err != nil {
+		return false, err
+	}
+	vs := a.Get(r.name)
+	switch {
+	case vs == nil:
+		return false, nil
+	case !ok:
+		return false, errNoName
+	case newName == r.name:
+		return false, nil
+	}
+	a.Set(newName, vs...)
+	a.Del(r.name)
+	return true, nil
 }

@@ -109,7 +109,8 @@ func TestHeaders(t *testing.T) {
 			rules{"rename": rules{"headers": []any{"X-Old:X-New"}}, "replace": rules{"headers": []any{"X-New:r"}}},
 			http.Header{"X-Old": nil, "X-New": {"r"}},
 		},
-		{"rename to itself removes it (Kong)", rules{"rename": rules{"headers": []any{"X-Rep:x-rep"}}}, http.Header{"X-Rep": nil}},
+		// Since Kong 3.8 (#13358) a rename to the same name keeps the header.
+		{"rename to itself keeps it", rules{"rename": rules{"headers": []any{"X-Rep:x-rep", "X-App:X-App"}}}, http.Header{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -150,7 +151,10 @@ func TestQueryString(t *testing.T) {
 	}{
 		{"remove", "a=1&b=2&a=3", rules{"remove": rules{"querystring": []any{"a"}}}, "b=2"},
 		{"rename", "old=1&old=2&x=0", rules{"rename": rules{"querystring": []any{"old:new"}}}, "new=1&new=2&x=0"},
-		{"rename absent removes the new name (Kong)", "new=1&x=0", rules{"rename": rules{"querystring": []any{"old:new"}}}, "x=0"},
+		// Kong 3.8+ (#13358): an absent name renames nothing, and a rename
+		// to the same name keeps the argument.
+		{"rename absent keeps the new name", "new=1&x=0", rules{"rename": rules{"querystring": []any{"old:new"}}}, "new=1&x=0"},
+		{"rename to itself keeps it", "a=1&x=0", rules{"rename": rules{"querystring": []any{"a:a"}}}, "a=1&x=0"},
 		{"replace", "a=1&b=2", rules{"replace": rules{"querystring": []any{"a:9", "c:7"}}}, "a=9&b=2"},
 		{"replace without value removes (Kong)", "a=1&b=2", rules{"replace": rules{"querystring": []any{"a:"}}}, "b=2"},
 		{"add", "a=1", rules{"add": rules{"querystring": []any{"a:x", "b:hello world"}}}, "a=1&b=hello%20world"},
@@ -181,6 +185,9 @@ func TestFormBody(t *testing.T) {
 	}{
 		{"remove", "a=1&b=2", rules{"remove": rules{"body": []any{"a"}}}, "b=2", true},
 		{"rename", "a=1&b=2", rules{"rename": rules{"body": []any{"a:c"}}}, "b=2&c=1", true},
+		// Kong 3.8+ (#13358): no rename happened, the body is not rewritten.
+		{"rename absent leaves the body", "c=1&b=2", rules{"rename": rules{"body": []any{"a:c"}}}, "", false},
+		{"rename to itself leaves the body", "a=1&b=2", rules{"rename": rules{"body": []any{"a:a"}}}, "", false},
 		{"replace", "a=1&b=2", rules{"replace": rules{"body": []any{"a:x y", "z:1"}}}, "a=x%20y&b=2", true},
 		{"add", "a=1", rules{"add": rules{"body": []any{"a:no", "n:new"}}}, "a=1&n=new", true},
 		{"append", "a=1", rules{"append": rules{"body": []any{"a:2", "n:3"}}}, "a=1&a=2&n=3", true},
@@ -213,6 +220,10 @@ func TestJSONBody(t *testing.T) {
 	}{
 		{"remove", body, rules{"remove": rules{"body": []any{"a", "absent"}}}, `{"s":"x","f":false,"n":null,"arr":[1],"big":12345678901234567890}`, true},
 		{"rename", body, rules{"rename": rules{"body": []any{"a:b"}}}, `{"b":1,"s":"x","f":false,"n":null,"arr":[1],"big":12345678901234567890}`, true},
+		// Kong 3.8+ (#13358): only a member Lua holds true moves (not
+		// false), never onto itself; the body is rewritten only then.
+		{"rename to itself or absent leaves the body", body, rules{"rename": rules{"body": []any{"a:a", "zz:s"}}}, "", false},
+		{"rename false leaves it", body, rules{"rename": rules{"body": []any{"f:g", "n:m"}}}, `{"a":1,"s":"x","f":false,"m":null,"arr":[1],"big":12345678901234567890}`, true},
 		{"replace truthy only", body, rules{"replace": rules{"body": []any{"a:r", "f:r", "n:r", "zz:r"}}}, `{"a":"r","s":"x","f":false,"n":"r","arr":[1],"big":12345678901234567890}`, true},
 		{"add", body, rules{"add": rules{"body": []any{"a:no", "f:yes", "new:v"}}}, `{"a":1,"s":"x","f":"yes","n":null,"arr":[1],"big":12345678901234567890,"new":"v"}`, true},
 		{"append", body, rules{"append": rules{"body": []any{"s:y", "arr:2", "a:3", "new:4"}}}, `{"a":["3"],"s":["x","y"],"f":false,"n":null,"arr":[1,"2"],"big":12345678901234567890,"new":["4"]}`, true},
@@ -248,6 +259,9 @@ func TestMultipartBody(t *testing.T) {
 	}{
 		{"remove", rules{"remove": rules{"body": []any{"a"}}}, part("b", "2") + filePart + end},
 		{"rename", rules{"rename": rules{"body": []any{"a:c"}}}, part("b", "2") + filePart + part("c", "1") + end},
+		// Kong: "if para and old_name ~= new_name"; the add makes the
+		// body rewritten.
+		{"rename to itself keeps the part", rules{"rename": rules{"body": []any{"a:a"}}, "add": rules{"body": []any{"n:1"}}}, part("a", "1") + part("b", "2") + filePart + part("n", "1") + end},
 		{"replace moves the part last", rules{"replace": rules{"body": []any{"a:x"}}}, part("b", "2") + filePart + part("a", "x") + end},
 		{"add", rules{"add": rules{"body": []any{"a:no", "n:new"}}}, part("a", "1") + part("b", "2") + filePart + part("n", "new") + end},
 		{"remove everything", rules{"remove": rules{"body": []any{"a", "b", "file"}}}, ""},

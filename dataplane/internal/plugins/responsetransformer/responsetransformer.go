@@ -9,12 +9,13 @@
 // it again. Values are literal (this plugin has no templates).
 //
 // The body is only buffered when a JSON rule is configured and the
-// response's Content-Type is application/json. Values are made as
-// Kong's json_value makes them (cjson-escaped, then the escaped quotes
-// and slashes restored; a rule without a value adds the string "null")
-// and cast by json_types ("number" with Lua's tonumber, "boolean" true
-// only for "true"). Members the rules do not touch keep their bytes and
-// order; Kong's cjson re-encodes them, rounding numbers to 14 digits.
+// response's Content-Type is application/json or application/*+json.
+// Values are made as Kong's json_value makes them (cjson-escaped, then
+// the escaped quotes and slashes restored; a rule without a value adds
+// the string "null") and cast by json_types ("number" with Lua's
+// tonumber, "boolean" true only for "true"). Members the rules do not
+// touch keep their bytes and order; Kong's cjson re-encodes them,
+// rounding numbers to 14 digits.
 package responsetransformer
 
 import (
@@ -238,15 +239,76 @@ func (p *instance) transform(body []byte) ([]byte, error) {
 	return obj.Bytes(), nil
 }
 
-// isJSON is Kong's is_json_body: one of the comma-separated media types
-// is application/json.
+// isJSON is Kong's is_json_body: one of the comma-separated media types,
+// parsed as kong.tools.mime_type does (RFC 2045 tokens, parameters, and
+// nothing else), is application/json or application/*+json
+// (mime_type.includes). The comparison is case-sensitive, as Kong's is:
+// "Application/JSON" is not JSON.
 func isJSON(contentType string) bool {
 	for part := range strings.SplitSeq(contentType, ",") {
-		mt, _, _ := strings.Cut(part, ";")
-		typ, sub, ok := strings.Cut(strings.TrimSpace(mt), "/")
-		if ok && strings.EqualFold(typ, "application") && strings.EqualFold(strings.TrimSpace(sub), "json") {
+		typ, sub, ok := parseMediaType(strings.TrimSpace(part))
+		if ok && typ == "application" && (sub == "json" || strings.HasSuffix(sub, "+json")) {
 			return true
 		}
 	}
 	return false
+}
+
+// parseMediaType parses `type "/" subtype *(spacing ";" spacing
+// attribute "=" value)` to the end of s, as Kong's LPeg grammar does.
+func parseMediaType(s string) (typ, sub string, ok bool) {
+	typ, s = token(s)
+	if typ == "" || !strings.HasPrefix(s, "/") {
+		return "", "", false
+	}
+	sub, s = token(s[1:])
+	if sub == "" {
+		return "", "", false
+	}
+	for s != "" {
+		s = strings.TrimLeft(s, " \t")
+		if !strings.HasPrefix(s, ";") {
+			return "", "", false
+		}
+		var attr string
+		attr, s = token(strings.TrimLeft(s[1:], " \t"))
+		if attr == "" || !strings.HasPrefix(s, "=") {
+			return "", "", false
+		}
+		if s, ok = paramValue(s[1:]); !ok {
+			return "", "", false
+		}
+	}
+	return typ, sub, true
+}
+
+// token splits a leading RFC 2045 token (US-ASCII without controls and
+// separators) off s.
+func token(s string) (tok, rest string) {
+	i := 0
+	for i < len(s) && s[i] > 31 && s[i] < 127 && !strings.ContainsRune(`()<>@,;:\"/[]?={} `, rune(s[i])) {
+		i++
+	}
+	return s[:i], s[i:]
+}
+
+// paramValue skips a parameter value, a token or a quoted string, and
+// returns what follows it. As in Kong's grammar, a backslash is text
+// before it is a quoted pair, so a quote always ends the string.
+func paramValue(s string) (string, bool) {
+	if tok, rest := token(s); tok != "" {
+		return rest, true
+	}
+	if !strings.HasPrefix(s, `"`) {
+		return "", false
+	}
+	for i := 1; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"':
+			return s[i+1:], true
+		case c < 32 || c == 127:
+			return "", false
+		}
+	}
+	return "", false
 }

@@ -129,15 +129,25 @@ func TestContentLengthDroppedForJSONTransforms(t *testing.T) {
 func TestWantsBodyForJSONOnly(t *testing.T) {
 	t.Parallel()
 	in := newInstance(t, rules{"remove": rules{"json": []any{"x"}}})
+	// Kong's is_json_body: application/json and application/*+json
+	// (kong.tools.mime_type), compared case-sensitively, each media type
+	// parsed whole.
 	tests := map[string]bool{
-		"application/json":                  true,
-		"application/json; charset=utf-8":   true,
-		"APPLICATION/JSON":                  true,
-		"text/html, application/json":       true,
-		"application/vnd.api+json":          false,
-		"application/jsonp":                 false,
-		"text/plain; note=application/json": false,
-		"":                                  false,
+		"application/json":                    true,
+		"application/json; charset=utf-8":     true,
+		"application/json ;charset=\"utf-8\"": true,
+		"text/html, application/json":         true,
+		"application/vnd.api+json":            true,
+		"application/problem+json; q=1":       true,
+		"application/+json":                   true,
+		"APPLICATION/JSON":                    false,
+		"application/jsonp":                   false,
+		"application/json+xml":                false,
+		"application/json;":                   false,
+		"application/json; charset":           false,
+		"application/json x":                  false,
+		"text/plain; note=application/json":   false,
+		"":                                    false,
 	}
 	for ct, want := range tests {
 		ctx := pdktest.NewContext("GET", "/").WithResponse(200, http.Header{"Content-Type": {ct}}, nil)
