@@ -29,4 +29,6 @@
 //	GATEHOUSE_E2E_BIN_DIR           where the binaries are built (default: gatehouse-e2e in the
 //	                                user's cache directory, kept so go build relinks only changes)
 //	GATEHOUSE_E2E_KEEP_LOGS         a directory: every process's log is copied there
+//	GATEHOUSE_E2E_SUMMARY           a file: the suite's summary is written there too (`make test`
+//	                                prints it, since go test shows it only with -v)
 package e2etest

@@ -68,6 +68,13 @@ func (r *reportBook) print(took time.Duration, code int) {
 		b.WriteString("  " + l + "\n")
 	}
 	_, _ = os.Stdout.WriteString(b.String())
+	// go test shows a passing package's output only with -v: the summary
+	// also goes to a file for `make test` to print.
+	if path := os.Getenv("GATEHOUSE_E2E_SUMMARY"); path != "" {
+		if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+			fmt.Fprintln(os.Stderr, "e2e summary:", err)
+		}
+	}
 }
 
 // scale multiplies deadlines (GATEHOUSE_E2E_TIMEOUT_SCALE).
