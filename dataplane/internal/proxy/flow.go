@@ -135,7 +135,7 @@ type routerHeaders struct{ x *exchange }
 
 func (r routerHeaders) Values(name string) []string {
 	var out []string
-	for _, v := range r.x.request.Header.PeekAll(name) {
+	for _, v := range r.x.request.Header.PeekAll(lookupName(name)) {
 		out = append(out, string(v))
 	}
 	return out

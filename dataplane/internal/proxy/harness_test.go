@@ -297,6 +297,7 @@ func echoHandler(name string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		n, _ := io.Copy(io.Discard, r.Body)
 		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Upstream-Only", "yes") // a header for filters to remove
 		_ = json.NewEncoder(w).Encode(echo{
 			Method: r.Method, URI: r.RequestURI, Host: r.Host, Header: r.Header, Body: int(n),
 			Name: name, TLS: r.TLS != nil, Proto: r.Proto,

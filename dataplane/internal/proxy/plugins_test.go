@@ -29,6 +29,7 @@ func (accessPlugin) Access(ctx pdk.Context) error {
 		up.AddHeader("X-Added", "one")
 		up.AddHeader("X-Added", "two")
 		up.DelHeader("X-Remove")
+		up.SetHeader("X-Emptied", "") // removes, as ngx.req.set_header does
 		up.SetHeader("Host", "edited.example")
 		up.SetPath("/edited path")
 		up.SetRawQuery("a=1&b=2")
@@ -36,6 +37,14 @@ func (accessPlugin) Access(ctx pdk.Context) error {
 		up.SetBody([]byte("new body"))
 		if up.Header("X-Set") != "set" || up.Header("X-Remove") != "" || up.Header("X-Kept") != "kept" {
 			return errTest("Upstream.Header does not see the edits")
+		}
+		if req.Header("x_kept") != "kept" {
+			return errTest("an underscore does not stand for a hyphen in a lookup")
+		}
+		for name := range req.Headers {
+			if strings.Contains(name, "_") {
+				return errTest("the client's header " + name + " was not dropped")
+			}
 		}
 		if q, ok := req.Query("flag"); !ok || q != "true" || req.Path() != "/plug/in" {
 			return errTest("Request is wrong: " + q + " " + req.Path())
@@ -77,6 +86,7 @@ func (filterPlugin) HeaderFilter(ctx pdk.Context) {
 		from = "upstream"
 	}
 	r.SetHeader("X-Filtered", from)
+	r.SetHeader("X-Upstream-Only", "") // removes, as assigning "" to ngx.header does
 }
 
 func (filterPlugin) WantsBody(ctx pdk.Context) bool {
@@ -129,6 +139,10 @@ func TestPlugins(t *testing.T) {
 		req.Header.Set("X-Action", "edit")
 		req.Header.Set("X-Remove", "gone")
 		req.Header.Set("X-Kept", "kept")
+		req.Header.Set("X-Emptied", "client")
+		// nginx drops a header with an underscore: X_Kept must not
+		// reach an upstream that reads it as X-Kept (CGI's HTTP_X_KEPT).
+		req.Header["X_Kept"] = []string{"spoofed"}
 		resp, body := do(t, client(), req)
 		if resp.StatusCode != http.StatusOK {
 			t.Fatalf("status %d: %s", resp.StatusCode, body)
@@ -139,6 +153,17 @@ func TestPlugins(t *testing.T) {
 		}
 		if header(e, "X-Set") != "set" || header(e, "X-Added") != "one, two" || header(e, "X-Remove") != "" || header(e, "X-Kept") != "kept" {
 			t.Errorf("upstream headers %v", e.Header)
+		}
+		if _, ok := e.Header["X-Emptied"]; ok {
+			t.Errorf("a header set to \"\" still reached the upstream: %v", e.Header)
+		}
+		for name := range e.Header {
+			if strings.Contains(name, "_") {
+				t.Errorf("the client's header %s reached the upstream", name)
+			}
+		}
+		if v, ok := resp.Header["X-Upstream-Only"]; ok {
+			t.Errorf("a response header set to \"\" still reached the client: %q", v)
 		}
 		if resp.Header.Get("X-Filtered") != "upstream" {
 			t.Errorf("header filter: %q", resp.Header.Get("X-Filtered"))

@@ -19,8 +19,11 @@ import (
 // skipHeader reports whether a client header (name in fasthttp's
 // canonical form) is not forwarded as is: hop-by-hop headers, the framing
 // headers (the proxy frames the body itself) and the headers the proxy
-// sets.
+// sets, and the names nginx drops (an underscore, see lookupName).
 func (x *exchange) skipHeader(name []byte) bool {
+	if droppedName(name) {
+		return true
+	}
 	switch string(name) {
 	case "Host", "Connection", "Keep-Alive", "Proxy-Connection", "Proxy", "Te", "Trailer",
 		"Transfer-Encoding", "Content-Length", "Expect", "Upgrade",

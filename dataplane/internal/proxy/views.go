@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"net/url"
 	"slices"
 	"strconv"
@@ -49,13 +50,30 @@ func (r *requestView) Query(name string) (string, bool) {
 
 func (r *requestView) QueryValues(name string) []string { return queryValues(r.x.rawQuery, name) }
 
+// Kong's request headers (ngx.req.get_headers) are looked up with
+// underscores standing for hyphens, and nginx drops a client header whose
+// name has an underscore (underscores_in_headers off, so that X_User
+// cannot pass for X-User at an upstream that maps both to X_USER, as CGI
+// does): the views never show one, and it is not forwarded.
+
+// lookupName is the header a name looks up.
+func lookupName(name string) string {
+	if strings.IndexByte(name, '_') < 0 {
+		return name
+	}
+	return strings.ReplaceAll(name, "_", "-")
+}
+
+// droppedName reports a client header name nginx would drop.
+func droppedName(name []byte) bool { return bytes.IndexByte(name, '_') >= 0 }
+
 func (r *requestView) Header(name string) string {
-	return string(r.x.request.Header.Peek(name))
+	return string(r.x.request.Header.Peek(lookupName(name)))
 }
 
 func (r *requestView) HeaderValues(name string) []string {
 	var out []string
-	for _, v := range r.x.request.Header.PeekAll(name) {
+	for _, v := range r.x.request.Header.PeekAll(lookupName(name)) {
 		out = append(out, string(v))
 	}
 	return out
@@ -63,6 +81,9 @@ func (r *requestView) HeaderValues(name string) []string {
 
 func (r *requestView) Headers(fn func(name, value string) bool) {
 	for k, v := range r.x.request.Header.All() {
+		if droppedName(k) {
+			continue
+		}
 		if !fn(string(k), string(v)) {
 			return
 		}
@@ -117,7 +138,16 @@ func queryValues(query, name string) []string {
 // upstreamView is pdk.Upstream: changes to the upstream request.
 type upstreamView struct{ x *exchange }
 
-func (u *upstreamView) SetHeader(name, value string) { u.x.edits.set(name, value) }
+// SetHeader sets an upstream header; an empty value removes it, as
+// ngx.req.set_header does under Kong's kong.service.request.set_header.
+func (u *upstreamView) SetHeader(name, value string) {
+	if value == "" {
+		u.x.edits.del(name)
+		return
+	}
+	u.x.edits.set(name, value)
+}
+
 func (u *upstreamView) AddHeader(name, value string) { u.x.edits.add(name, value) }
 func (u *upstreamView) DelHeader(name string)        { u.x.edits.del(name) }
 
@@ -128,7 +158,7 @@ func (u *upstreamView) Header(name string) string {
 	if v, decided := u.x.edits.lookup(name); decided {
 		return v
 	}
-	if v := u.x.request.Header.Peek(name); len(v) > 0 {
+	if v := u.x.request.Header.Peek(lookupName(name)); len(v) > 0 {
 		return string(v)
 	}
 	v, _ := u.x.edits.added(name)
@@ -171,7 +201,16 @@ func (r *responseView) HeaderValues(name string) []string {
 	return out
 }
 
-func (r *responseView) SetHeader(name, value string) { r.x.resp.Header.Set(name, value) }
+// SetHeader sets a response header; an empty value removes it, as
+// assigning "" to ngx.header does under Kong's kong.response.set_header.
+func (r *responseView) SetHeader(name, value string) {
+	if value == "" {
+		r.x.resp.Header.Del(name)
+		return
+	}
+	r.x.resp.Header.Set(name, value)
+}
+
 func (r *responseView) AddHeader(name, value string) { r.x.resp.Header.Add(name, value) }
 func (r *responseView) DelHeader(name string)        { r.x.resp.Header.Del(name) }
 func (r *responseView) FromUpstream() bool           { return r.x.fromUpstream }
@@ -196,7 +235,7 @@ func (h *hashView) CredentialID() string {
 func (h *hashView) ClientIP() string { return string(h.x.ipText) }
 
 func (h *hashView) Header(name string) (string, bool) {
-	vs := h.x.request.Header.PeekAll(name)
+	vs := h.x.request.Header.PeekAll(lookupName(name))
 	switch len(vs) {
 	case 0:
 		return "", false
