@@ -143,6 +143,10 @@ type Context interface {
 	ServiceName() string
 	// Captures gives the route's regex captures: numbered ("1") or named.
 	Capture(name string) (string, bool)
+	// URICaptures gives them all, as kong.request.get_uri_captures: by
+	// number (0 is the whole match, a named group has a number too) and
+	// by name; both nil when the route matched no regex group.
+	URICaptures() (unnamed map[int]string, named map[string]string)
 
 	// Consumer and Credential are who authenticated, or nil.
 	Consumer() *Consumer

@@ -87,6 +87,27 @@ func (x *exchange) Capture(name string) (string, bool) {
 	return strings.Clone(v), ok
 }
 
+// URICaptures returns every regex path capture, by number and by name.
+func (x *exchange) URICaptures() (unnamed map[int]string, named map[string]string) {
+	c := &x.match.Captures
+	if !x.matched || !c.Any() {
+		return nil, nil
+	}
+	unnamed, named = map[int]string{}, map[string]string{}
+	names := c.Names()
+	for i := range c.Len() {
+		v, ok := c.Group(i)
+		if !ok {
+			continue
+		}
+		unnamed[i] = strings.Clone(v)
+		if i < len(names) && names[i] != "" {
+			named[names[i]] = unnamed[i]
+		}
+	}
+	return unnamed, named
+}
+
 // Consumer is the authenticated consumer, or nil.
 func (x *exchange) Consumer() *pdk.Consumer { return x.consumer }
 

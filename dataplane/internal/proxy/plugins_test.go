@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -59,6 +60,9 @@ func (accessPlugin) Access(ctx pdk.Context) error {
 		return errTest("the plugin failed")
 	case "auth":
 		ctx.Authenticate(&pdk.Consumer{ID: "consumer-1", Username: "alice"}, &pdk.Credential{ID: "cred-1", ConsumerID: "consumer-1"})
+	case "captures":
+		unnamed, named := ctx.URICaptures()
+		ctx.Upstream().SetHeader("X-Captures", fmt.Sprint(unnamed, named))
 	case "body":
 		b, err := req.Body()
 		if err != nil {
@@ -132,6 +136,7 @@ func TestPlugins(t *testing.T) {
 	for _, name := range []string{"request-termination", "response-transformer", "correlation-id"} {
 		h.add(entity.Plugins, map[string]any{"name": name})
 	}
+	h.add(entity.Routes, map[string]any{"paths": []any{`~/cap/(?<id>\d+)/(\w+)`}, "service": map[string]any{"id": svc}})
 	h.apply()
 
 	t.Run("upstream edits", func(t *testing.T) {
@@ -228,6 +233,19 @@ func TestPlugins(t *testing.T) {
 		e := decodeEcho(t, body)
 		if header(e, "X-Body-Seen") != "the body" || e.Body != len("the body") {
 			t.Errorf("a plugin read %q; the upstream got %d bytes", header(e, "X-Body-Seen"), e.Body)
+		}
+		<-lp.logged
+	})
+
+	t.Run("uri captures", func(t *testing.T) {
+		_, body := get(t, h.url("/cap/42/x"), "X-Action", "captures")
+		if got, want := header(decodeEcho(t, body), "X-Captures"), "map[0:/cap/42/x 1:42 2:x] map[id:42]"; got != want {
+			t.Errorf("URICaptures = %q, want %q", got, want)
+		}
+		<-lp.logged
+		_, body = get(t, h.url("/plug"), "X-Action", "captures")
+		if got, want := header(decodeEcho(t, body), "X-Captures"), "map[] map[]"; got != want {
+			t.Errorf("URICaptures of a prefix route = %q, want %q", got, want)
 		}
 		<-lp.logged
 	})

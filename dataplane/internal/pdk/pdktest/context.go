@@ -20,6 +20,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"strconv"
 	"time"
 
 	"go.opentelemetry.io/otel/trace"
@@ -234,6 +235,23 @@ func (c *Context) ServiceName() string { return c.service }
 func (c *Context) Capture(name string) (string, bool) {
 	v, ok := c.captures[name]
 	return v, ok
+}
+
+// URICaptures returns the captures WithCapture set: a numeric name by
+// number, any other by name.
+func (c *Context) URICaptures() (unnamed map[int]string, named map[string]string) {
+	if len(c.captures) == 0 {
+		return nil, nil
+	}
+	unnamed, named = map[int]string{}, map[string]string{}
+	for k, v := range c.captures {
+		if n, err := strconv.Atoi(k); err == nil {
+			unnamed[n] = v
+		} else {
+			named[k] = v
+		}
+	}
+	return unnamed, named
 }
 
 // Consumer is the authenticated consumer, or nil.

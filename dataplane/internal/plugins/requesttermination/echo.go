@@ -27,7 +27,8 @@ var process = func() map[string]any {
 
 // echoBody is Kong's echo: the message, the data plane, the request as
 // Kong's PDK reads it (headers with lower-case names, query arguments,
-// the parsed and the raw body), and the matched route and service.
+// the parsed and the raw body, the route's regex captures), and the
+// matched route and service.
 // Absent values are left out, as Lua's nil is.
 func (p *instance) echoBody(ctx pdk.Context) map[string]any {
 	r := ctx.Request()
@@ -45,6 +46,11 @@ func (p *instance) echoBody(ctx pdk.Context) map[string]any {
 		"method":   r.Method(),
 		"path":     r.Path(),
 	}
+	unnamed, named := ctx.URICaptures()
+	if unnamed == nil {
+		unnamed, named = map[int]string{}, map[string]string{}
+	}
+	req["uri_captures"] = map[string]any{"unnamed": unnamed, "named": named}
 	if body, ok := parseBody(r.Header("Content-Type"), raw); ok {
 		req["body"] = body
 	}

@@ -113,7 +113,8 @@ func TestEcho(t *testing.T) {
 	in := newInstance(t, env, map[string]any{"echo": true, "status_code": 404})
 	ctx := pdktest.NewContext("POST", "https://gw.example:8443/echo/x?a=1&a=2&flag&e=").
 		WithHeader("Content-Type", "application/json").WithHeader("X-Multi", "1").WithHeader("x-multi", "2").
-		WithBody([]byte(`{"k":[1,2],"n":1.50}`)).WithRoute(routeID, "r1").WithService(serviceID, "s1")
+		WithBody([]byte(`{"k":[1,2],"n":1.50}`)).WithRoute(routeID, "r1").WithService(serviceID, "s1").
+		WithCapture("0", "/echo/x").WithCapture("1", "x").WithCapture("rest", "x")
 	if err := in.Access(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -135,6 +136,10 @@ func TestEcho(t *testing.T) {
 			"query":    map[string]any{"a": []any{"1", "2"}, "flag": true, "e": ""},
 			"body":     map[string]any{"k": []any{float64(1), float64(2)}, "n": 1.5},
 			"raw_body": `{"k":[1,2],"n":1.50}`,
+			"uri_captures": map[string]any{
+				"unnamed": map[string]any{"0": "/echo/x", "1": "x"},
+				"named":   map[string]any{"rest": "x"},
+			},
 		},
 		"matched_route":   map[string]any{"id": routeID, "name": "r1", "paths": []any{"/echo"}, "service": map[string]any{"id": serviceID}},
 		"matched_service": map[string]any{"id": serviceID, "name": "s1", "host": "upstream.example", "port": float64(80), "protocol": "http"},
