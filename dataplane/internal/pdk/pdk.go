@@ -181,10 +181,23 @@ type Context interface {
 	Logger() *slog.Logger
 	// StartedAt is when the proxy received the request.
 	StartedAt() time.Time
+	// Connection describes the client connection the request came on.
+	Connection() Connection
 	// Latencies are known in the log phase: time spent before the
 	// upstream call (proxy), waiting for the upstream (upstream), and in
 	// total (request); zero before.
 	Latencies() Latencies
+}
+
+// Connection is what nginx's variables tell of a client connection:
+// the address and port it was accepted on ($server_addr, $server_port),
+// its serial number in the process ($connection) and how many requests
+// it has carried, this one included ($connection_requests).
+type Connection struct {
+	ServerAddr string
+	ServerPort int
+	Serial     uint64
+	Requests   uint64
 }
 
 // Latencies of a request, for the log phase.

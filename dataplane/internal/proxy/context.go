@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -106,6 +107,18 @@ func (x *exchange) URICaptures() (unnamed map[int]string, named map[string]strin
 		}
 	}
 	return unnamed, named
+}
+
+// Connection describes the client connection.
+func (x *exchange) Connection() pdk.Connection {
+	c := pdk.Connection{ServerPort: x.port}
+	if ta, ok := x.local.(*net.TCPAddr); ok {
+		c.ServerAddr = ta.IP.String()
+	}
+	if x.clientConn != nil {
+		c.Serial, c.Requests = x.clientConn.serial, x.connReqs
+	}
+	return c
 }
 
 // Consumer is the authenticated consumer, or nil.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"time"
 	"unsafe"
@@ -32,8 +33,11 @@ type exchange struct {
 	peer        netip.Addr
 	tls         bool
 	sni         string
-	port        int    // the port the client connected to
-	httpVersion string // "1.0", "1.1" or "2"
+	port        int // the port the client connected to
+	local       net.Addr
+	clientConn  *connState // the client connection's (nil when not accepted by the proxy)
+	connReqs    uint64     // this request's number on its connection
+	httpVersion string     // "1.0", "1.1" or "2"
 	body        io.Reader
 	bodyLen     int64 // -1: unknown (chunked)
 	engineCtx   context.Context

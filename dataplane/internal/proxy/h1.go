@@ -17,10 +17,15 @@ func (s *Server) serveH1(ctx *fasthttp.RequestCtx) {
 	if c, ok := ctx.Conn().(*tlsConn); ok {
 		isTLS, sni = true, c.sni
 	}
-	if cs := stateOf(ctx.Conn()); cs != nil {
+	cs := stateOf(ctx.Conn())
+	if cs != nil {
 		s.ctr.move(cs, phaseWriting)
 	}
 	x := s.get()
+	x.local = ctx.LocalAddr()
+	if cs != nil {
+		x.clientConn, x.connReqs = cs, cs.requests.Add(1)
+	}
 	x.h1 = ctx
 	x.request, x.resp = &ctx.Request, &ctx.Response
 	x.peer = addrOf(ctx.RemoteAddr())

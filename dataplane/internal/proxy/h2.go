@@ -42,6 +42,8 @@ func (h h2Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if c != nil {
 		x.port, x.sni = portOf(c.LocalAddr()), c.sni
+		x.local = c.LocalAddr()
+		x.clientConn, x.connReqs = &c.cs, c.cs.requests.Add(1)
 	}
 	x.tls = true
 	x.httpVersion = "2"

@@ -3,7 +3,9 @@ package proxy_test
 import (
 	"bytes"
 	"fmt"
+	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +62,9 @@ func (accessPlugin) Access(ctx pdk.Context) error {
 		return errTest("the plugin failed")
 	case "auth":
 		ctx.Authenticate(&pdk.Consumer{ID: "consumer-1", Username: "alice"}, &pdk.Credential{ID: "cred-1", ConsumerID: "consumer-1"})
+	case "conn":
+		c := ctx.Connection()
+		ctx.Upstream().SetHeader("X-Conn", fmt.Sprintf("%s %d %d %d", c.ServerAddr, c.ServerPort, c.Serial, c.Requests))
 	case "captures":
 		unnamed, named := ctx.URICaptures()
 		ctx.Upstream().SetHeader("X-Captures", fmt.Sprint(unnamed, named))
@@ -250,6 +255,30 @@ func TestPlugins(t *testing.T) {
 		<-lp.logged
 	})
 
+	t.Run("connection", func(t *testing.T) {
+		c := client() // keeps the connection alive between the two
+		var seen []string
+		for range 2 {
+			_, body := do(t, c, withHeader(mustRequest(t, http.MethodGet, h.url("/plug"), nil), "X-Action", "conn"))
+			seen = append(seen, header(decodeEcho(t, body), "X-Conn"))
+			<-lp.logged
+		}
+		_, port, _ := net.SplitHostPort(h.plain)
+		var serial [2]uint64
+		for i, v := range seen {
+			var addr string
+			var gotPort int
+			var reqs uint64
+			if _, err := fmt.Sscanf(v, "%s %d %d %d", &addr, &gotPort, &serial[i], &reqs); err != nil ||
+				addr != "127.0.0.1" || strconv.Itoa(gotPort) != port || reqs != uint64(i+1) {
+				t.Errorf("request %d: Connection() = %q, want 127.0.0.1 %s <serial> %d", i+1, v, port, i+1)
+			}
+		}
+		if serial[0] == 0 || serial[0] != serial[1] {
+			t.Errorf("connection serials %v: want one non-zero serial", serial)
+		}
+	})
+
 	t.Run("body filter", func(t *testing.T) {
 		resp, body := get(t, h.url("/plug"), "X-Upper", "1")
 		if !strings.Contains(body, `"NAME":"A"`) || resp.Header.Get("Content-Length") != itoaLen(body) {
@@ -270,3 +299,8 @@ func TestPlugins(t *testing.T) {
 }
 
 func itoaLen(s string) string { return strconvItoa(len(s)) }
+
+func withHeader(req *http.Request, name, value string) *http.Request {
+	req.Header.Set(name, value)
+	return req
+}

@@ -71,6 +71,10 @@ func (c *counters) move(cs *connState, p int32) {
 type connState struct {
 	phase  atomic.Int32
 	closed atomic.Bool
+	// serial numbers the connection (nginx's $connection); requests
+	// counts its requests ($connection_requests).
+	serial   uint64
+	requests atomic.Uint64
 	// inflight counts an HTTP/2 connection's streams.
 	inflight atomic.Int32
 }
@@ -85,7 +89,7 @@ func stateOf(c net.Conn) *connState {
 
 // accepted counts a new connection, waiting for its first request.
 func (c *counters) opened(cs *connState) {
-	c.accepted.Add(1)
+	cs.serial = uint64(c.accepted.Add(1)) //nolint:gosec // a count, never negative
 	c.active.Add(1)
 	c.move(cs, phaseWaiting)
 }

@@ -53,6 +53,7 @@ type Context struct {
 	span       trace.Span
 	logger     *slog.Logger
 	startedAt  time.Time
+	connection pdk.Connection
 	latencies  pdk.Latencies
 }
 
@@ -130,6 +131,12 @@ func (c *Context) WithRoute(id, name string) *Context {
 // WithService sets the matched service's id and name.
 func (c *Context) WithService(id, name string) *Context {
 	c.serviceID, c.service = id, name
+	return c
+}
+
+// WithConnection sets what Connection returns.
+func (c *Context) WithConnection(conn pdk.Connection) *Context {
+	c.connection = conn
 	return c
 }
 
@@ -313,6 +320,9 @@ func (c *Context) Logger() *slog.Logger { return c.logger }
 
 // StartedAt is when the request was received.
 func (c *Context) StartedAt() time.Time { return c.startedAt }
+
+// Connection is the connection WithConnection set.
+func (c *Context) Connection() pdk.Connection { return c.connection }
 
 // Latencies are the latencies WithLatencies set.
 func (c *Context) Latencies() pdk.Latencies { return c.latencies }

@@ -30,7 +30,7 @@ func newInstance(tb testing.TB, config map[string]any) plugin {
 var (
 	uuidRe    = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
 	counterRe = regexp.MustCompile(`^([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12})#([0-9]+)$`)
-	trackerRe = regexp.MustCompile(`^api\.example-8000-[0-9]+-[0-9]+-1-1700000000\.250$`)
+	trackerRe = regexp.MustCompile(`^10\.0\.0\.1-8000-[0-9]+-7-[0-9]+-1700000000\.25$`)
 )
 
 // access runs the access phase and returns the upstream's header.
@@ -60,8 +60,9 @@ func TestGenerators(t *testing.T) {
 			t.Parallel()
 			in := newInstance(t, map[string]any{"generator": tt.generator})
 			seen := map[string]bool{}
-			for range 50 {
-				ctx := pdktest.NewContext("GET", "http://api.example:8000/").WithStartedAt(time.Unix(1700000000, 250e6))
+			for i := range 50 {
+				ctx := pdktest.NewContext("GET", "http://api.example:8000/").WithStartedAt(time.Unix(1700000000, 250e6)).
+					WithConnection(pdk.Connection{ServerAddr: "10.0.0.1", ServerPort: 8000, Serial: 7, Requests: uint64(i + 1)})
 				id := access(t, in, ctx, "Kong-Request-ID")
 				if !tt.re.MatchString(id) {
 					t.Fatalf("id %q does not match %s", id, tt.re)
@@ -187,5 +188,24 @@ func BenchmarkAccess(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestTrackerTime: the time part is printed as Lua prints ngx.now().
+func TestTrackerTime(t *testing.T) {
+	t.Parallel()
+	in := newInstance(t, map[string]any{"generator": "tracker"})
+	for _, tt := range []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Unix(1700000000, 0), "-1700000000"},
+		{time.Unix(1700000000, 5e6), "-1700000000.005"},
+		{time.Unix(1700000000, 120e6), "-1700000000.12"},
+	} {
+		ctx := pdktest.NewContext("GET", "http://api.example:8000/").WithStartedAt(tt.at)
+		if id := access(t, in, ctx, "Kong-Request-ID"); !strings.HasSuffix(id, tt.want) {
+			t.Errorf("tracker id at %v = %q, want it to end in %q", tt.at, id, tt.want)
+		}
 	}
 }

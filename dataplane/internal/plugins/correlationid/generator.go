@@ -72,29 +72,26 @@ func uuidCounter(pdk.Context) string {
 	return string(out)
 }
 
-// connections numbers tracker ids: the PDK exposes no connection serial.
-var connections atomic.Uint64
-
-// tracker is Kong's "tracker" generator,
-// server_addr-server_port-pid-connection-connection_requests-time. The PDK
-// does not expose the connection, so the request's host and port stand
-// for the server address and port, a per-process request serial for the
-// connection number, and 1 for the requests on it.
+// tracker is Kong's "tracker" generator:
+// server_addr-server_port-pid-connection-connection_requests-time, the
+// time as Lua prints ngx.now() (seconds with milliseconds, %.14g).
 func tracker(ctx pdk.Context) string {
-	r := ctx.Request()
 	now := time.Now()
 	if !ctx.StartedAt().IsZero() {
 		now = ctx.StartedAt()
 	}
+	c := ctx.Connection()
 	b := make([]byte, 0, 64)
-	b = append(b, r.Host()...)
+	b = append(b, c.ServerAddr...)
 	b = append(b, '-')
-	b = strconv.AppendInt(b, int64(r.Port()), 10)
+	b = strconv.AppendInt(b, int64(c.ServerPort), 10)
 	b = append(b, '-')
 	b = strconv.AppendInt(b, int64(os.Getpid()), 10)
 	b = append(b, '-')
-	b = strconv.AppendUint(b, connections.Add(1), 10)
-	b = append(b, "-1-"...)
-	b = strconv.AppendFloat(b, float64(now.UnixMilli())/1000, 'f', 3, 64)
+	b = strconv.AppendUint(b, c.Serial, 10)
+	b = append(b, '-')
+	b = strconv.AppendUint(b, c.Requests, 10)
+	b = append(b, '-')
+	b = strconv.AppendFloat(b, float64(now.UnixMilli())/1000, 'g', 14, 64)
 	return string(b)
 }
