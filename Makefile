@@ -32,14 +32,14 @@ FUZZ     ?= .
 FUZZTIME ?= 20s
 
 .DEFAULT_GOAL := help
-.PHONY: help build test vet lint fmt bench fuzz tidy tools run docs docker-check clean
+.PHONY: help build test vet lint fmt bench bench-report fuzz tidy tools run docs docker-check clean
 
 help: ## list the targets
 	@echo "Usage: make <target> [VAR=value]"
 	@echo
 	@grep -hE '^[a-zA-Z0-9%/_.-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  %-16s %s\n", $$1, $$2}'
 	@echo
-	@echo "Variables: VERSION COMMIT (build), BENCH COUNT (bench), FUZZ FUZZTIME (fuzz), GO"
+	@echo "Variables: VERSION COMMIT (build), BENCH COUNT (bench), QUICK KEEP (bench-report), FUZZ FUZZTIME (fuzz), GO"
 
 build: $(addprefix build/,$(SERVICES)) ## build admin-api, sync-hub and dataplane into ./bin
 
@@ -51,8 +51,11 @@ build/%: ## build one service into ./bin
 build/demo-upstream: ## build the demo upstream (deploy/demo-upstream) into ./bin
 	cd deploy/demo-upstream && GOWORK=off $(GO) build -trimpath -o $(BIN)/demo-upstream .
 
-test: ## run every module's tests with the race detector (needs Postgres and Redis)
-	$(GO) test -race -count=1 work
+test: ## run every module's tests (and benchtool's) with the race detector (needs Postgres and Redis)
+	@summary=$$(mktemp); status=0; \
+	GATEHOUSE_E2E_SUMMARY=$$summary $(GO) test -race -count=1 work || status=$$?; \
+	(cd deploy/bench/benchtool && GOWORK=off $(GO) test -race -count=1 ./...) || status=1; \
+	cat $$summary; rm -f $$summary; exit $$status
 
 vet: ## go vet every module
 	$(GO) vet work
@@ -71,6 +74,13 @@ fmt: $(GOLANGCI_LINT) ## format every module (gofumpt and goimports, as lint che
 
 bench: ## run benchmarks: BENCH=regexp (default .), COUNT=n (use 10 for benchstat)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) work
+
+# deploy/bench/report.sh builds everything, runs the proxy, propagation,
+# data-plane, sync-hub and Admin API benchmarks on this machine (Postgres,
+# Redis, nginx and wrk needed) and writes docs/performance.md and its charts;
+# its header lists the settings (QUICK=1 KEEP=dir ...), which make passes on.
+bench-report: ## run every benchmark, write docs/performance.md with charts (QUICK=1: smoke run)
+	bash deploy/bench/report.sh
 
 # `go test -fuzz` takes one package and one target at a time, so fuzz finds
 # every Fuzz function in the test files and runs each in its package.

@@ -16,7 +16,10 @@
 # 0.01; off exports nothing, which turns tracing off), PLUGINS (a YAML plugins list replacing the global prometheus
 # plugin; "[]" for none), PROFILE (a file: the data plane's CPU profile over
 # its whole run is written there on exit, through GATEHOUSE_CPU_PROFILE; it
-# needs a binary built with `go build -tags benchprofile`).
+# needs a binary built with `go build -tags benchprofile`), CONFIG (a declarative
+# file to serve instead of the one service and route; every {upstream} in it
+# becomes UPSTREAM_ADDR, and PLUGINS is then ignored: benchtool gen-proxy
+# writes such files).
 set -euo pipefail
 
 bin=${1:?usage: dataplane.sh PATH_TO_DATAPLANE_BINARY}
@@ -26,7 +29,10 @@ plugins=${PLUGINS:-'[{name: prometheus}]'}
 
 prefix=$(mktemp -d "${TMPDIR:-/tmp}/dataplane-bench.XXXXXX")
 trap 'rm -rf "$prefix"' EXIT
-cat >"$prefix/kong.yaml" <<YAML
+if [ -n "${CONFIG:-}" ]; then
+	sed "s|{upstream}|$UPSTREAM_ADDR|g" "$CONFIG" >"$prefix/kong.yaml"
+else
+	cat >"$prefix/kong.yaml" <<YAML
 _format_version: "3.0"
 services:
 - name: bench
@@ -37,6 +43,7 @@ services:
     strip_path: false
 plugins: $plugins
 YAML
+fi
 
 export GATEHOUSE_PREFIX=$prefix
 export GATEHOUSE_DECLARATIVE_CONFIG=$prefix/kong.yaml

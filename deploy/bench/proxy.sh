@@ -47,7 +47,23 @@
 #   -p PATH   request path (default /)
 #   -w DUR    warm-up run per proxy before the rounds (default 2s)
 #   -N        skip the nginx reverse proxy (ratios to nginx are then omitted)
+#   -s SCRIPT wrk Lua script (wrk -s), e.g. one rotating over paths and keys
+#   -H HEADER a header ("Name: value") for the readiness checks, and for wrk
+#             when there is no script (a proxy that needs a key answers 200
+#             only with one)
+#   -o FILE   also write the raw measurements to FILE, one line each (see
+#             "Raw measurements" below)
+#   -L CMD    after the wrk runs of each round, measure latency with CMD for
+#             the upstream itself (named "direct") and each proxy in turn: CMD
+#             runs with sh -c, pinned like the rest, with TARGET_NAME,
+#             TARGET_URL and TARGET_ADDR (host:port) exported; each line it
+#             prints is recorded (benchtool latency prints key=value pairs)
 #   -h        this help
+#
+# Raw measurements (-o), space-separated:
+#   load ROUND LOAD_AVERAGE
+#   throughput ROUND NAME REQUESTS_PER_S P99_MS ERRORS(yes|-) PROXY_CPU_US_PER_REQ ALL_CPU_US_PER_REQ
+#   latency ROUND NAME <a line printed by CMD>
 #
 # Needs: nginx, wrk, taskset, curl, go. No root needed; everything lives in
 # a temporary directory and every process the script started is stopped on
@@ -63,10 +79,14 @@ core=1
 path=/
 warmup=2s
 with_nginx=1
+script=
+header=
+raw=
+latency_cmd=
 
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//'; }
 
-while getopts "n:d:c:k:p:w:Nh" opt; do
+while getopts "n:d:c:k:p:w:Ns:H:o:L:h" opt; do
 	case $opt in
 	n) rounds=$OPTARG ;;
 	d) duration=$OPTARG ;;
@@ -75,6 +95,10 @@ while getopts "n:d:c:k:p:w:Nh" opt; do
 	p) path=$OPTARG ;;
 	w) warmup=$OPTARG ;;
 	N) with_nginx=0 ;;
+	s) script=$OPTARG ;;
+	H) header=$OPTARG ;;
+	o) raw=$OPTARG ;;
+	L) latency_cmd=$OPTARG ;;
 	h) usage; exit 0 ;;
 	*) usage >&2; exit 2 ;;
 	esac
@@ -99,6 +123,19 @@ for spec in "${candidates[@]}"; do
 		;;
 	esac
 done
+
+wrk_args=()
+curl_args=()
+if [ -n "$script" ]; then
+	[ -r "$script" ] || { echo "proxy.sh: cannot read the wrk script $script" >&2; exit 2; }
+	wrk_args+=(-s "$script")
+elif [ -n "$header" ]; then
+	wrk_args+=(-H "$header")
+fi
+[ -n "$header" ] && curl_args+=(-H "$header")
+if [ -n "$raw" ]; then
+	: >"$raw" || { echo "proxy.sh: cannot write $raw" >&2; exit 2; }
+fi
 
 for tool in nginx wrk taskset curl go; do
 	command -v "$tool" >/dev/null 2>&1 || { echo "proxy.sh: $tool not found" >&2; exit 1; }
@@ -149,7 +186,7 @@ start() {
 # wait_ready NAME URL: polls URL until it answers 200, for at most 60 s.
 wait_ready() {
 	local name=$1 url=$2 deadline=$((SECONDS + 60))
-	until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url")" = 200 ]; do
+	until [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 ${curl_args[@]+"${curl_args[@]}"} "$url")" = 200 ]; do
 		if [ $SECONDS -ge $deadline ]; then
 			echo "proxy.sh: $name did not answer 200 at $url; its log:" >&2
 			tail -20 "$work/$name.log" >&2
@@ -250,7 +287,7 @@ session_ticks() {
 # errors", errors being wrk's error lines joined with ";" or "-".
 run_wrk() {
 	(
-		taskset -c "$core" wrk -t1 -c"$conns" -d"$2" --latency "$1" 2>&1
+		taskset -c "$core" wrk -t1 -c"$conns" -d"$2" --latency ${wrk_args[@]+"${wrk_args[@]}"} "$1" 2>&1
 		times
 	) | awk '
 		/Requests\/sec:/ { rps = $2 }
@@ -278,6 +315,7 @@ for ((r = 0; r < rounds; r++)); do
 	load=$(cut -d' ' -f1 /proc/loadavg)
 	loads+=("$load")
 	echo "round $((r + 1))/$rounds (load average $load)" >&2
+	[ -n "$raw" ] && echo "load $r $load" >>"$raw"
 	for ((j = 0; j < n; j++)); do
 		i=$(((j + r) % n))
 		p0=$(session_ticks "${pids[$((i + 1))]}")
@@ -290,9 +328,31 @@ for ((r = 0; r < rounds; r++)); do
 		read -r pcpu acpu < <(awk -v p="$((p1 - p0))" -v u="$((u1 - u0))" -v w="$wrkcpu" -v hz="$hz" -v n="$reqs" \
 			'BEGIN { if (n == 0) n = 1; printf "%.2f %.2f\n", p / hz * 1e6 / n, (p / hz + u / hz + w) * 1e6 / n }')
 		echo "$r ${names[$i]} $rps $p99 $err $pcpu $acpu" >>"$results"
+		[ -n "$raw" ] && echo "throughput $r ${names[$i]} $rps $p99 $err $pcpu $acpu" >>"$raw"
 		printf '  %-12s %8.0f req/s  p99 %7.2f ms  proxy %6.1f us/req  all %6.1f us/req%s\n' "${names[$i]}" "$rps" "$p99" \
 			"$pcpu" "$acpu" "$([ "$err" = yes ] && echo "  wrk: $errtext")" >&2
 	done
+	if [ -n "$latency_cmd" ]; then
+		for ((j = 0; j <= n; j++)); do
+			if [ "$j" = "$n" ]; then
+				tname=direct turl=http://$upstream_addr$path
+			else
+				i=$(((j + r) % n))
+				tname=${names[$i]} turl=${urls[$i]}
+			fi
+			taddr=${turl#http://}
+			taddr=${taddr%%/*}
+			taskset -c "$core" env GOMAXPROCS=1 TARGET_NAME="$tname" TARGET_URL="$turl" TARGET_ADDR="$taddr" \
+				sh -c "$latency_cmd" </dev/null >"$work/latency.out" || {
+				echo "proxy.sh: the latency command failed for $tname" >&2
+				exit 1
+			}
+			while IFS= read -r line; do
+				printf '  %-12s latency %s\n' "$tname" "$line" >&2
+				[ -n "$raw" ] && echo "latency $r $tname $line" >>"$raw"
+			done <"$work/latency.out"
+		done
+	fi
 done
 
 # The report: medians over rounds; ratios are computed per round (paired runs).
