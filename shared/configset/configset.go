@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sort"
+	"strings"
 	"sync/atomic"
 
 	"gatehouse.dev/shared/confighash"
@@ -235,13 +237,23 @@ func (s *Set) List(typ string) []map[string]any {
 	if t == nil {
 		return []map[string]any{}
 	}
-	out := make([]map[string]any, 0, t.count)
+	type keyed struct {
+		id     string
+		entity map[string]any
+	}
+	all := make([]keyed, 0, t.count)
 	for _, shard := range t.shards {
-		for _, e := range shard {
-			out = append(out, e.entity)
+		for id, e := range shard {
+			all = append(all, keyed{id, e.entity})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i]["id"].(string) < out[j]["id"].(string) })
+	// Sorting by the shard keys, not by looking "id" up in each map per
+	// comparison, keeps this a few milliseconds for 10k entities.
+	slices.SortFunc(all, func(a, b keyed) int { return strings.Compare(a.id, b.id) })
+	out := make([]map[string]any, len(all))
+	for i, k := range all {
+		out[i] = k.entity
+	}
 	return out
 }
 
