@@ -11,6 +11,7 @@ import (
 	"gatehouse.dev/dataplane/internal/gateway"
 	"gatehouse.dev/dataplane/internal/proxy/tlsterm"
 	"gatehouse.dev/dataplane/internal/router"
+	"gatehouse.dev/shared/configset"
 	"gatehouse.dev/shared/entity"
 )
 
@@ -52,8 +53,10 @@ type routerExtension struct{ log *slog.Logger }
 
 // RouterExtension builds the runtime's router from its routes and
 // services (router.Compile leaves out disabled services and their
-// routes). A change that touches neither keeps the previous router.
-// Routes whose fields do not compile are left out and logged.
+// routes). A change that touches neither keeps the previous router; a
+// delta that does compiles only the routes it changed (router.Patch), a
+// snapshot only the records that are new (router.Update). Routes whose
+// fields do not compile are left out and logged when compiled.
 func RouterExtension(log *slog.Logger) gateway.Extension {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -68,7 +71,29 @@ func (e *routerExtension) Build(_ context.Context, in gateway.Input) (any, error
 		return r, nil
 	}
 	set := in.Next.Set()
-	r, err := router.Compile(set.List(entity.Routes), set.List(entity.Services))
+	var prev *router.Router
+	if in.Prev != nil {
+		prev, _ = in.Prev.Part(RouterPart).(*router.Router)
+	}
+	var r *router.Router
+	var err error
+	if prev != nil && in.Changes != nil {
+		// A delta: compile what it changed (router.Patch).
+		var routes, services []string
+		for _, c := range in.Changes {
+			switch c.Type {
+			case entity.Routes:
+				routes = append(routes, c.ID)
+			case entity.Services:
+				services = append(services, c.ID)
+			}
+		}
+		r, err = router.Patch(prev, set, routes, services)
+	} else {
+		// The router orders routes itself: the set's id order (List) is
+		// not needed.
+		r, err = router.Update(prev, unordered(set, entity.Routes), unordered(set, entity.Services))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +101,13 @@ func (e *routerExtension) Build(_ context.Context, in gateway.Input) (any, error
 		e.log.Error("route left out of the router: " + err.Error())
 	}
 	return r, nil
+}
+
+// unordered returns the entities of a type in no particular order.
+func unordered(set *configset.Set, typ string) []map[string]any {
+	var out []map[string]any
+	set.Each(typ, func(e map[string]any) { out = append(out, e) })
+	return out
 }
 
 type balancerExtension struct{ m *balancer.Manager }

@@ -85,12 +85,15 @@ func decodeService(rec map[string]any) (*Service, error) {
 	return s, nil
 }
 
+// serviceLookup finds an enabled service by id.
+type serviceLookup func(id string) (*Service, bool)
+
 // decodeRoute reads the scalar fields of a routes record (whose id the
 // caller checked) and links its service. It returns ok = false for a
 // route Kong leaves out of the http router: one whose protocols are all
 // stream protocols, or whose service is not in services (disabled, or
 // left out by the caller).
-func decodeRoute(rec map[string]any, services map[string]*Service) (*Route, bool, error) {
+func decodeRoute(rec map[string]any, services serviceLookup) (*Route, bool, error) {
 	id, _ := rec["id"].(string)
 	protocols, err := stringList(rec, "protocols")
 	if err != nil {
@@ -129,7 +132,7 @@ func decodeRoute(rec map[string]any, services map[string]*Service) (*Route, bool
 	}
 	if ref, ok := rec["service"].(map[string]any); ok {
 		sid, _ := ref["id"].(string)
-		svc, found := services[sid]
+		svc, found := services(sid)
 		if !found {
 			return nil, false, nil
 		}

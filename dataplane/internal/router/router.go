@@ -4,18 +4,55 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"reflect"
 	"regexp"
 	"slices"
 )
 
 // Router matches requests to routes. It is immutable once compiled and
 // safe for concurrent use.
+//
+// A router is a base layer, compiled from every route, and a top layer
+// holding the routes changed since (see Patch): the base entries of a
+// changed route are hidden, and a request matches the first entry of
+// either layer in the one priority order.
 type Router struct {
+	base, top layer
+	hidden    []uint64 // base ordinals hidden by a change, as a bit set; nil when none
+	routes    int
+	skipped   []error
+
+	// What Patch and Update reuse: the base's services and routes as
+	// decoded and compiled from their records, the base's route ids by
+	// service id, and the services and routes changed since the base
+	// (a nil value: gone, or a disabled service).
+	services   map[string]*Service
+	compiled   map[string]*compiledRoute
+	byService  map[string][]string
+	svcChanged map[string]*Service
+	changed    map[string]*compiledRoute
+}
+
+// layer is entries in priority order and their index.
+type layer struct {
 	entries []entry // by priority, highest first; the index is the ordinal
 	index   *index
-	routes  int
-	skipped []error
 }
+
+// compiledRoute is a route as compiled from rec, linked to svc (found
+// reports whether its service was among the enabled services).
+type compiledRoute struct {
+	rec     map[string]any
+	svcID   string
+	svc     *Service
+	found   bool
+	entries []*entry // none when Kong leaves the route out
+	err     error    // why the route was skipped
+	ords    []int32  // the ordinals of entries in the base layer
+}
+
+// included reports whether c is a route the router serves.
+func (c *compiledRoute) included() bool { return c != nil && c.err == nil && len(c.entries) > 0 }
 
 // Compile builds a router from routes and services records (map[string]any
 // as entity.Type(...).Write or the configuration set hold them).
@@ -30,8 +67,26 @@ type Router struct {
 // Kong refuses to build a router from: a record without id, or two routes
 // (or two services) with the same id.
 func Compile(routes, services []map[string]any) (*Router, error) {
+	return Update(nil, routes, services)
+}
+
+// Update is Compile reusing prev's work (prev may be nil): a service
+// whose record is the same map as prev was given is not decoded again,
+// and a route whose record is the same map, linked to the same service,
+// is not compiled again. Records are never modified, so the same map
+// means the same content; a configuration change replaces the records it
+// changes. Sorting and indexing are redone whole.
+func Update(prev *Router, routes, services []map[string]any) (*Router, error) {
 	svcs := make(map[string]*Service, len(services))
 	for _, rec := range services {
+		id, _ := rec["id"].(string)
+		if old, ok := prev.service(id); ok && old != nil && sameRecord(old.Record, rec) {
+			if _, dup := svcs[id]; dup {
+				return nil, fmt.Errorf("duplicate service id %s", id)
+			}
+			svcs[id] = old
+			continue
+		}
 		s, err := decodeService(rec)
 		if err != nil {
 			return nil, err
@@ -44,29 +99,56 @@ func Compile(routes, services []map[string]any) (*Router, error) {
 		}
 		svcs[s.ID] = s
 	}
-	r := &Router{}
+	lookup := func(id string) (*Service, bool) { s, ok := svcs[id]; return s, ok }
+	r := &Router{
+		services: svcs, compiled: make(map[string]*compiledRoute, len(routes)),
+		byService: map[string][]string{},
+	}
 	var entries []*entry
-	seen := make(map[string]bool, len(routes))
 	regexes := map[string]*regexp.Regexp{}
 	for _, rec := range routes {
 		id, _ := rec["id"].(string)
 		if id == "" {
 			return nil, errors.New("route without id")
 		}
-		if seen[id] {
+		if _, dup := r.compiled[id]; dup {
 			return nil, fmt.Errorf("duplicate route id %s", id)
 		}
-		seen[id] = true
-		es, err := compileRoute(rec, svcs, regexes)
-		if err != nil {
-			r.skipped = append(r.skipped, fmt.Errorf("route %s: %w", id, err))
+		svcID := serviceRef(rec)
+		svc, found := lookup(svcID)
+		if svcID == "" {
+			found = true
+		}
+		c, ok := prev.route(id)
+		if !ok || c == nil || !sameRecord(c.rec, rec) || c.svc != svc || c.found != found {
+			c = compileRoute(rec, svcID, svc, found, lookup, regexes)
+		} else {
+			c = &compiledRoute{rec: c.rec, svcID: c.svcID, svc: c.svc, found: c.found, entries: c.entries, err: c.err}
+		}
+		r.compiled[id] = c
+		if svcID != "" {
+			r.byService[svcID] = append(r.byService[svcID], id)
+		}
+		if c.err != nil {
+			r.skipped = append(r.skipped, routeError(id, c.err))
 			continue
 		}
-		if len(es) > 0 {
-			entries = append(entries, es...)
+		if len(c.entries) > 0 {
+			entries = append(entries, c.entries...)
 			r.routes++
 		}
 	}
+	r.base = newLayer(entries)
+	for i := range r.base.entries {
+		e := &r.base.entries[i]
+		c := r.compiled[e.route.ID]
+		c.ords = append(c.ords, int32(i))
+	}
+	return r, nil
+}
+
+// newLayer sorts entries by priority and indexes them.
+func newLayer(entries []*entry) layer {
 	// Ids are unique (split ids are derived from unique route ids), so
 	// the order is total and need not be stable.
 	slices.SortFunc(entries, func(a, b *entry) int {
@@ -76,27 +158,74 @@ func Compile(routes, services []map[string]any) (*Router, error) {
 		return cmp.Compare(b.id, a.id)
 	})
 	b := newIndexBuilder()
-	r.entries = make([]entry, len(entries))
+	l := layer{entries: make([]entry, len(entries))}
 	for i, e := range entries {
-		r.entries[i] = *e
+		l.entries[i] = *e
 		b.add(e, int32(i))
 	}
-	r.index = b.freeze()
-	return r, nil
+	l.index = b.freeze()
+	return l
 }
 
-// compileRoute returns the entries of a route record: none when Kong
-// leaves the route out of its http router.
-func compileRoute(rec map[string]any, svcs map[string]*Service, regexes map[string]*regexp.Regexp) ([]*entry, error) {
-	rt, ok, err := decodeRoute(rec, svcs)
+// service returns the enabled service id as r has it: nil, true for one
+// that is gone or disabled since the base; false when r never had it. A
+// nil r has none.
+func (r *Router) service(id string) (*Service, bool) {
+	if r == nil {
+		return nil, false
+	}
+	if s, ok := r.svcChanged[id]; ok {
+		return s, true
+	}
+	s, ok := r.services[id]
+	return s, ok
+}
+
+// route returns route id as r compiled it (nil, true: removed since the
+// base); false when r never had it. A nil r has none.
+func (r *Router) route(id string) (*compiledRoute, bool) {
+	if r == nil {
+		return nil, false
+	}
+	if c, ok := r.changed[id]; ok {
+		return c, true
+	}
+	c, ok := r.compiled[id]
+	return c, ok
+}
+
+// routeError names the route a compile error is about.
+func routeError(id string, err error) error { return fmt.Errorf("route %s: %w", id, err) }
+
+// serviceRef is the service id a route record names ("" for none).
+func serviceRef(rec map[string]any) string {
+	ref, _ := rec["service"].(map[string]any)
+	id, _ := ref["id"].(string)
+	return id
+}
+
+// sameRecord reports whether a and b are the same map.
+func sameRecord(a, b map[string]any) bool {
+	return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+}
+
+// compileRoute compiles a route record linked to svc (found: its service
+// is enabled, or it names none): no entries when Kong leaves the route
+// out of its http router.
+func compileRoute(rec map[string]any, svcID string, svc *Service, found bool, services serviceLookup, regexes map[string]*regexp.Regexp) *compiledRoute {
+	c := &compiledRoute{rec: rec, svcID: svcID, svc: svc, found: found}
+	rt, ok, err := decodeRoute(rec, services)
 	if err != nil || !ok {
-		return nil, err
+		c.err = err
+		return c
 	}
 	fields, err := compileFields(rec)
 	if err != nil {
-		return nil, err
+		c.err = err
+		return c
 	}
-	return compileEntries(rt, fields, regexes)
+	c.entries, c.err = compileEntries(rt, fields, regexes)
+	return c
 }
 
 // Len returns the number of routes in the router.
@@ -156,18 +285,44 @@ func (r *Router) Match(req *Request) (Match, bool) {
 	if port == 0 {
 		port = req.Port
 	}
+	m, e, ok := r.base.match(req, host, port, path, r.hidden)
+	if r.top.index == nil {
+		return m, ok
+	}
+	// The first match in the one priority order is the better of each
+	// layer's first.
+	if tm, te, tok := r.top.match(req, host, port, path, nil); tok && (!ok || before(te, e)) {
+		return tm, true
+	}
+	return m, ok
+}
+
+// before reports whether a comes before b in the priority order.
+func before(a, b *entry) bool {
+	if a.priority != b.priority {
+		return a.priority > b.priority
+	}
+	return a.id > b.id
+}
+
+// match returns the first entry of l matching the request, skipping the
+// ordinals set in hidden.
+func (l *layer) match(req *Request, host string, port int, path string, hidden []uint64) (Match, *entry, bool) {
+	if l.index == nil {
+		return Match{}, nil, false
+	}
 	var buf [maxLists][]int32
-	lists := r.index.collect(host, path, buf[:0])
+	lists := l.index.collect(host, path, buf[:0])
 	last := int32(-1)
 	for {
 		best := -1
-		for i, l := range lists {
-			if len(l) > 0 && (best < 0 || l[0] < lists[best][0]) {
+		for i, list := range lists {
+			if len(list) > 0 && (best < 0 || list[0] < lists[best][0]) {
 				best = i
 			}
 		}
 		if best < 0 {
-			return Match{}, false
+			return Match{}, nil, false
 		}
 		ord := lists[best][0]
 		lists[best] = lists[best][1:]
@@ -175,8 +330,12 @@ func (r *Router) Match(req *Request) (Match, bool) {
 			continue
 		}
 		last = ord
-		if m, ok := r.entries[ord].match(req, host, port, path); ok {
-			return m, true
+		if hidden != nil && hidden[ord>>6]&(1<<(ord&63)) != 0 {
+			continue
+		}
+		e := &l.entries[ord]
+		if m, ok := e.match(req, host, port, path); ok {
+			return m, e, true
 		}
 	}
 }
