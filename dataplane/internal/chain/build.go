@@ -24,16 +24,23 @@ type builder struct {
 }
 
 // build makes the chains of next. With prev (the previous runtime's
-// chains) and the changes since, instances whose plugin entity did not
-// change and whose Env reads (recorded while New ran) saw no changed type
-// are kept; every other instance is made again. Buckets and plans are
-// always compiled anew: they cost little next to New.
-func (b *builder) build(ctx context.Context, next *gateway.Runtime, prev *Chains, changes []protocol.Change) (*Chains, error) {
-	changed, changedPlugins := typeSet{}, map[string]bool{}
+// chains), prevRT (that runtime) and the changes since, instances whose
+// plugin entity did not change and whose Env reads (recorded while New
+// ran) saw no changed type are kept; every other instance is made again.
+// Buckets and plans are always compiled anew: they cost little next to
+// New. Unless a change flips a service's enabled flag, only the plugins
+// whose served state may have changed are looked at again: the changed
+// plugins and those of changed routes, so that a one-route change does
+// not visit every plugin.
+func (b *builder) build(ctx context.Context, next, prevRT *gateway.Runtime, prev *Chains, changes []protocol.Change) (*Chains, error) {
+	changed, changedPlugins, changedRoutes := typeSet{}, map[string]bool{}, map[string]bool{}
 	for _, c := range changes {
 		changed.add(c.Type)
-		if c.Type == entity.Plugins {
+		switch c.Type {
+		case entity.Plugins:
 			changedPlugins[c.ID] = true
+		case entity.Routes:
+			changedRoutes[c.ID] = true
 		}
 	}
 	var prevEnv *runtimeEnv
@@ -56,13 +63,20 @@ func (b *builder) build(ctx context.Context, next *gateway.Runtime, prev *Chains
 	keep := func(old *entry) bool {
 		return old != nil && !old.env.unknown && !old.env.deps.intersects(changed)
 	}
-	if prev != nil && !changed.has(entity.Services) && !changed.has(entity.Routes) {
-		// What is served changed only for the changed plugins: visit
-		// the previous instances and those.
-		c.entries = make(map[string]*entry, len(prev.entries)+len(changedPlugins))
+	if prev != nil && prevRT != nil && prev.byRoute != nil && !enabledFlipped(prevRT, next, changes) {
+		// Served states changed at most for the changed plugins and the
+		// plugins of changed routes (a route may have moved to or from a
+		// disabled service): visit the previous instances and those.
+		revisit := maps.Clone(changedPlugins)
+		for r := range changedRoutes {
+			for _, id := range prev.byRoute[r] {
+				revisit[id] = true
+			}
+		}
+		c.entries = make(map[string]*entry, len(prev.entries)+len(revisit))
 		for id, old := range prev.entries {
 			switch {
-			case changedPlugins[id]:
+			case revisit[id]:
 			case keep(old):
 				old.env.rt.Store(renv)
 				c.entries[id] = old
@@ -72,21 +86,36 @@ func (b *builder) build(ctx context.Context, next *gateway.Runtime, prev *Chains
 				}
 			}
 		}
-		for id := range changedPlugins {
-			if p, ok := set.Get(entity.Plugins, id); ok && next.ServedEntity(entity.Plugins, p) {
-				add(p)
+		for id := range revisit {
+			p, ok := set.Get(entity.Plugins, id)
+			if !ok || !next.ServedEntity(entity.Plugins, p) {
+				continue
 			}
+			if old := prev.entries[id]; !changedPlugins[id] && keep(old) {
+				old.env.rt.Store(renv)
+				c.entries[id] = old
+				continue
+			}
+			add(p)
 		}
+		c.byRoute = updateByRoute(prev.byRoute, changedPlugins, prevRT.Set(), set)
 	} else {
+		c.byRoute = map[string][]string{}
+		if prev != nil {
+			c.entries = make(map[string]*entry, len(prev.entries))
+		}
 		n := 0
 		set.Each(entity.Plugins, func(p map[string]any) {
 			if n++; n%1024 == 0 && ctx.Err() != nil {
 				return
 			}
+			id, _ := p["id"].(string)
+			if r := foreignID(p, "route"); r != "" {
+				c.byRoute[r] = append(c.byRoute[r], id)
+			}
 			if !next.ServedEntity(entity.Plugins, p) {
 				return
 			}
-			id, _ := p["id"].(string)
 			if prev != nil && !changedPlugins[id] {
 				if old := prev.entries[id]; keep(old) {
 					old.env.rt.Store(renv)
@@ -104,14 +133,52 @@ func (b *builder) build(ctx context.Context, next *gateway.Runtime, prev *Chains
 		slices.SortFunc(errs, func(a, b error) int { return strings.Compare(a.Error(), b.Error()) })
 		return nil, errors.Join(errs...)
 	}
-	changedRoutes := map[string]bool{}
-	for _, ch := range changes {
-		if ch.Type == entity.Routes {
-			changedRoutes[ch.ID] = true
-		}
-	}
 	c.compile(set, prev, changed, changedRoutes)
 	return c, nil
+}
+
+// enabledFlipped reports whether a change turned a service's enabled
+// flag, which decides whether its routes and plugins are served.
+func enabledFlipped(prev, next *gateway.Runtime, changes []protocol.Change) bool {
+	for _, ch := range changes {
+		if ch.Type != entity.Services {
+			continue
+		}
+		ref := map[string]any{"id": ch.ID}
+		if prev.ServedEntity(entity.Services, ref) != next.ServedEntity(entity.Services, ref) {
+			return true
+		}
+	}
+	return false
+}
+
+// updateByRoute returns byRoute (plugin ids by the route they are scoped
+// to, over every plugin) after the changed plugins, from their records in
+// before and after. byRoute is shared with the previous chains: it is
+// copied when anything changes.
+func updateByRoute(byRoute map[string][]string, changedPlugins map[string]bool, before, after configuration) map[string][]string {
+	if len(changedPlugins) == 0 {
+		return byRoute
+	}
+	out := maps.Clone(byRoute)
+	for id := range changedPlugins {
+		if p, ok := before.Get(entity.Plugins, id); ok {
+			if r := foreignID(p, "route"); r != "" {
+				ids := slices.DeleteFunc(slices.Clone(out[r]), func(x string) bool { return x == id })
+				if len(ids) == 0 {
+					delete(out, r)
+				} else {
+					out[r] = ids
+				}
+			}
+		}
+		if p, ok := after.Get(entity.Plugins, id); ok {
+			if r := foreignID(p, "route"); r != "" {
+				out[r] = append(slices.Clip(out[r]), id)
+			}
+		}
+	}
+	return out
 }
 
 // instance makes the entry of plugin entity p.

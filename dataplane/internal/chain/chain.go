@@ -90,7 +90,7 @@ func (e *extension) Build(ctx context.Context, in gateway.Input) (any, error) {
 	if in.Prev != nil && in.Changes != nil {
 		prev, _ = in.Prev.Part(PartName).(*Chains)
 	}
-	return e.b.build(ctx, in.Next, prev, in.Changes)
+	return e.b.build(ctx, in.Next, in.Prev, prev, in.Changes)
 }
 
 // Chains are a runtime's compiled plugin chains. They are immutable and
@@ -104,6 +104,9 @@ type Chains struct {
 	// services those of services with service-scoped plugins; every
 	// other route shares its service's plan or the global one.
 	routes, services map[string]*Plan
+	// byRoute lists the plugins scoped to each route, served or not (for
+	// the next build); shared between chains, never modified.
+	byRoute map[string][]string
 }
 
 // emptyPlan is the plan of a runtime without chains.

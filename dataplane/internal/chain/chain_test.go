@@ -459,8 +459,10 @@ func deleteMemberships(rt *gateway.Runtime) []protocol.Change {
 func TestIncrementalBuildMatchesFullBuild(t *testing.T) {
 	t.Parallel()
 	const service2 = "4e5f6a7b-8c9d-4e0f-a1b2-c3d4e5f6a7b8"
+	const disabled = "5f6a7b8c-9d0e-4f1a-b2c3-d4e5f6a7b8c9"
 	c := newConfig(t)
 	c.put(entity.Services, map[string]any{"id": service2, "name": "svc2", "host": "other.internal"})
+	c.put(entity.Services, map[string]any{"id": disabled, "name": "off", "host": "off.internal", "enabled": false})
 	c.plugin("basic-auth", map[string]any{"realm": "r"})
 	b, rt := build(t, c)
 	rng := rand.New(rand.NewPCG(1, 2)) //nolint:gosec // a reproducible sequence of test changes
@@ -468,7 +470,7 @@ func TestIncrementalBuildMatchesFullBuild(t *testing.T) {
 	var ids []string
 	for step := range 300 {
 		var changes []protocol.Change
-		switch n := rng.IntN(10); {
+		switch n := rng.IntN(12); {
 		case n < 5 || len(ids) == 0: // add a plugin
 			id := fmt.Sprintf("%08x-0000-4000-8000-%012x", step, step)
 			ids = append(ids, id)
@@ -479,9 +481,13 @@ func TestIncrementalBuildMatchesFullBuild(t *testing.T) {
 			i := rng.IntN(len(ids))
 			changes = append(changes, protocol.Change{Op: protocol.OpDelete, Type: entity.Plugins, ID: ids[i]})
 			ids = slices.Delete(ids, i, i+1)
-		default: // move the second route
+		case n < 11: // move the second route, possibly to or from a disabled service
 			changes = append(changes, upsert(t, entity.Routes, map[string]any{
-				"id": otherRoute, "name": "r2", "paths": []any{"/two"}, "service": ref(pick(serviceID, service2)),
+				"id": otherRoute, "name": "r2", "paths": []any{"/two"}, "service": ref(pick(serviceID, service2, disabled)),
+			}))
+		default: // turn the second service on or off, or rename it
+			changes = append(changes, upsert(t, entity.Services, map[string]any{
+				"id": service2, "name": pick("svc2", "svc2-renamed"), "host": "other.internal", "enabled": rng.IntN(2) == 0,
 			}))
 		}
 		rt = update(t, b, rt, changes...)
