@@ -3,6 +3,7 @@ package agent_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"maps"
 	"path/filepath"
 	"runtime"
@@ -11,11 +12,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"gatehouse.dev/dataplane/internal/agent"
+	"gatehouse.dev/dataplane/internal/balancer"
+	"gatehouse.dev/dataplane/internal/chain"
 	"gatehouse.dev/dataplane/internal/config"
 	"gatehouse.dev/dataplane/internal/fixture"
+	"gatehouse.dev/dataplane/internal/gateway"
 	"gatehouse.dev/dataplane/internal/lkg"
+	"gatehouse.dev/dataplane/internal/plugins"
+	"gatehouse.dev/dataplane/internal/proxy"
 	"gatehouse.dev/dataplane/internal/syncclient"
+
 	"gatehouse.dev/shared/configset"
 	"gatehouse.dev/shared/entity"
 	"gatehouse.dev/shared/protocol"
@@ -154,8 +163,10 @@ func (a *applies) wait(b *testing.B, rev int64) syncclient.Applied {
 	}
 }
 
-// connected runs a data plane synced with a hub holding n entities.
-func connected(b *testing.B, n int) (*protocoltest.Hub, *applies, func()) {
+// connected runs a data plane synced with a hub holding n entities; full
+// builds the production runtime (router, TLS, plugin chains, balancers),
+// else only the configuration path's.
+func connected(b *testing.B, n int, full bool) (*protocoltest.Hub, *applies, func()) {
 	b.Helper()
 	hub := protocoltest.New(b, protocoltest.Options{})
 	rev := hub.Replace(b, sized(n))
@@ -169,7 +180,11 @@ func connected(b *testing.B, n int) (*protocoltest.Hub, *applies, func()) {
 		b.Fatal(err)
 	}
 	seen := newApplies()
-	a, err := agent.New(b.Context(), cfg, agent.Options{Sync: func(o *syncclient.Options) { o.Observe = seen.observe }})
+	opts := agent.Options{Sync: func(o *syncclient.Options) { o.Observe = seen.observe }}
+	if full {
+		opts.Extensions = productionExtensions(b, cfg)
+	}
+	a, err := agent.New(b.Context(), cfg, opts)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -205,7 +220,7 @@ func reportLatencies(b *testing.B, d []time.Duration) {
 func BenchmarkDeltaApply(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("entities=%d", n), func(b *testing.B) {
-			hub, seen, stop := connected(b, n)
+			hub, seen, stop := connected(b, n, false)
 			defer stop()
 			cat := fixture.Catalog()
 			var lat []time.Duration
@@ -230,7 +245,7 @@ func BenchmarkDeltaApply(b *testing.B) {
 func BenchmarkSnapshotApply(b *testing.B) {
 	for _, n := range benchSizes {
 		b.Run(fmt.Sprintf("entities=%d", n), func(b *testing.B) {
-			hub, seen, stop := connected(b, n)
+			hub, seen, stop := connected(b, n, false)
 			defer stop()
 			cat := fixture.Catalog()
 			base := sized(n)
@@ -253,4 +268,76 @@ func BenchmarkSnapshotApply(b *testing.B) {
 			reportLatencies(b, lat)
 		})
 	}
+}
+
+// productionExtensions are the runtime parts main.go builds.
+func productionExtensions(b *testing.B, cfg *config.Config) []gateway.Extension {
+	b.Helper()
+	m, err := balancer.New(b.Context(), balancer.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(m.Close)
+	return []gateway.Extension{
+		proxy.RouterExtension(nil),
+		proxy.TLSExtension(nil),
+		chain.NewExtension(chain.Options{Factories: plugins.Loaded(cfg.PluginSet), Registerer: prometheus.NewRegistry()}),
+		proxy.BalancerExtension(m),
+	}
+}
+
+// BenchmarkRuntimeDeltaApply is BenchmarkDeltaApply with the production
+// runtime, for each kind of one-entity change: a service renamed, a route
+// added, a plugin's configuration changed, a consumer added.
+func BenchmarkRuntimeDeltaApply(b *testing.B) {
+	cat := fixture.Catalog()
+	changes := []struct {
+		name string
+		make func(i, n int) protocol.Change
+	}{
+		{"service", func(i, n int) protocol.Change {
+			in := fixture.Service(i % (n / 6))
+			in["name"] = fmt.Sprintf("renamed-%d", i)
+			return upsert(entity.Services, fixture.Write(cat, entity.Services, in))
+		}},
+		{"route", func(i, n int) protocol.Change {
+			return upsert(entity.Routes, fixture.Write(cat, entity.Routes, map[string]any{
+				"id": fixture.ID("new-route", i), "paths": []any{fmt.Sprintf("/added-%d", i)},
+				"service": map[string]any{"id": fixture.ID("service", i%(n/6))},
+			}))
+		}},
+		{"plugin", func(i, n int) protocol.Change {
+			g := 2 * (i % (n / 12)) // a rate-limiting plugin
+			return upsert(entity.Plugins, fixture.Write(cat, entity.Plugins, map[string]any{
+				"id": fixture.ID("plugin", g), "name": "rate-limiting", "service": map[string]any{"id": fixture.ID("service", g)},
+				"config": map[string]any{"minute": int64(1000 + i), "policy": "local"},
+			}))
+		}},
+		{"consumer", func(i, _ int) protocol.Change {
+			return upsert(entity.Consumers, fixture.Write(cat, entity.Consumers, map[string]any{
+				"id": fixture.ID("new-consumer", i), "username": fmt.Sprintf("new-user-%d", i),
+			}))
+		}},
+	}
+	for _, n := range benchSizes {
+		for _, ch := range changes {
+			b.Run(fmt.Sprintf("entities=%d/change=%s", n, ch.name), func(b *testing.B) {
+				hub, seen, stop := connected(b, n, true)
+				defer stop()
+				var lat []time.Duration
+				i := 0
+				for b.Loop() {
+					rev := hub.Publish(b, ch.make(i, n))
+					i++
+					ap := seen.wait(b, rev)
+					lat = append(lat, ap.Swapped.Sub(ap.Received))
+				}
+				reportLatencies(b, lat)
+			})
+		}
+	}
+}
+
+func upsert(typ string, e map[string]any) protocol.Change {
+	return protocol.Change{Op: protocol.OpUpsert, Type: typ, ID: e["id"].(string), Entity: e}
 }
