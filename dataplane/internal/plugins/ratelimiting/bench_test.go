@@ -57,3 +57,34 @@ func BenchmarkAccess(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkAccessParallel is BenchmarkAccess's redis case with requests
+// from many goroutines at once, as on a loaded data plane: concurrent
+// counts share round trips (batch.go), so roundtrips/op falls below 1.
+func BenchmarkAccessParallel(b *testing.B) {
+	conf := redisConfig(map[string]any{"minute": 1e12, "hour": 1e12, "limit_by": "consumer"})
+	route := schema.NewUUID()
+	b.Cleanup(func() { deleteKeys(b, "ratelimit:"+route+":*") })
+	inst, err := Factory{}.New(pdktest.NewConfig(b, pdktest.NewEnv(), map[string]any{
+		"name": Name, "config": conf, "route": map[string]any{"id": route},
+	}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	in := inst.(*Instance)
+	b.Cleanup(func() { _ = in.backend.Close() })
+	trips := in.redis.client.RoundTrips()
+	b.SetParallelism(32)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		consumer := &pdk.Consumer{ID: schema.NewUUID()}
+		for pb.Next() {
+			ctx := get("10.30.0.2").WithConsumer(consumer, nil)
+			if err := in.Access(ctx); err != nil || ctx.Exited() {
+				b.Errorf("%v exited %v", err, ctx.Exited())
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(in.redis.client.RoundTrips()-trips)/float64(b.N), "roundtrips/op")
+}

@@ -30,6 +30,10 @@ type redisConn struct {
 	wake    chan struct{} // the interval changed
 	done    chan struct{} // closed when the client is closed
 
+	batch chan *countReq           // realtime counts to send (batch.go); unbuffered
+	gen   atomic.Pointer[batchGen] // the running batch loop's, nil when none runs
+	loops sync.WaitGroup           // batch loops running
+
 	running  atomic.Bool // a flusher goroutine runs
 	mu       sync.Mutex
 	interval time.Duration // flush interval; 0 while no sync-mode user
@@ -45,6 +49,8 @@ func openConn(s redispool.Settings, logger *slog.Logger) *redisConn {
 		cancel:  cancel,
 		wake:    make(chan struct{}, 1),
 		done:    make(chan struct{}),
+
+		batch: make(chan *countReq),
 	}
 	c.sync = newSyncStore(c.client)
 	return c
@@ -97,6 +103,7 @@ func (c *redisConn) stop() {
 }
 
 func (c *redisConn) closeClient() {
+	c.loops.Wait() // stopping ended them, or a batch is finishing
 	if err := c.client.Close(); err != nil {
 		c.logger.Warn("rate-limiting: close redis", "redis", c.client.Settings().String(), "error", err)
 	}

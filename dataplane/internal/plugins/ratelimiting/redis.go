@@ -1,8 +1,6 @@
 package ratelimiting
 
 import (
-	"context"
-	"fmt"
 	"log/slog"
 	"strconv"
 	"sync"
@@ -121,23 +119,6 @@ func (c *redisConn) logFailure(logger *slog.Logger, msg string, err error) {
 	if n, ok := c.logs.allow(time.Now()); ok {
 		logger.Error(msg, "redis", c.client.Settings().String(), "error", err, "suppressed", n)
 	}
-}
-
-// takeRealtime counts the request in Redis in every configured period,
-// in one round trip, and fills u with the counts before it.
-func (c *redisConn) takeRealtime(ctx context.Context, k bucketKey, now int64, limits []limit, ttls []any, u *usage) error {
-	keys := counterKeys(k, now, limits)
-	return c.client.Do(ctx, func(ctx context.Context, rdb *redis.Client) error {
-		counts, err := realtimeScript.Run(ctx, rdb, keys, ttls...).Int64Slice()
-		if err != nil {
-			return fmt.Errorf("count in redis: %w", err)
-		}
-		if len(counts) != len(limits) {
-			return fmt.Errorf("count in redis: %d counts for %d periods", len(counts), len(limits))
-		}
-		copy(u[:], counts)
-		return nil
-	})
 }
 
 // counterKeys returns Kong's counter keys for k at now, one per limit:
