@@ -60,17 +60,25 @@ test: ## run every module's tests (and benchtool's) with the race detector (need
 vet: ## go vet every module
 	$(GO) vet work
 
-lint: $(GOLANGCI_LINT) ## run golangci-lint in every module (continues past failures)
+# benchtool (deploy/bench/benchtool) is its own module outside the workspace,
+# so lint and fmt run in it with GOWORK=off, after the workspace's modules.
+BENCHTOOL := deploy/bench/benchtool
+
+lint: $(GOLANGCI_LINT) ## run golangci-lint in every module and benchtool (continues past failures)
 	@status=0; for m in $(MODULES); do \
 		echo "golangci-lint $$m"; \
 		(cd $$m && $(GOLANGCI_LINT) run --allow-serial-runners ./...) || status=1; \
-	done; exit $$status
+	done; \
+	echo "golangci-lint $(BENCHTOOL)"; \
+	(cd $(BENCHTOOL) && GOWORK=off $(GOLANGCI_LINT) run --allow-serial-runners ./...) || status=1; \
+	exit $$status
 
 lint/%: $(GOLANGCI_LINT) ## run golangci-lint in one module
 	cd $* && $(GOLANGCI_LINT) run --allow-serial-runners ./...
 
-fmt: $(GOLANGCI_LINT) ## format every module (gofumpt and goimports, as lint checks)
+fmt: $(GOLANGCI_LINT) ## format every module and benchtool (gofumpt and goimports, as lint checks)
 	@for m in $(MODULES); do (cd $$m && $(GOLANGCI_LINT) fmt ./...) || exit 1; done
+	@cd $(BENCHTOOL) && GOWORK=off $(GOLANGCI_LINT) fmt ./...
 
 bench: ## run benchmarks: BENCH=regexp (default .), COUNT=n (use 10 for benchstat)
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(COUNT) work

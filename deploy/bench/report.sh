@@ -19,8 +19,9 @@
 #                planes (1 and 10) and 100 simulated data planes, for
 #                configurations of 1k, 10k and 30k entities
 #   dataplane    Go benchmarks: BenchmarkColdStart, BenchmarkDeltaApply,
-#                BenchmarkSnapshotApply (dataplane/internal/agent),
-#                BenchmarkCompile and BenchmarkMatch (dataplane/internal/router)
+#                BenchmarkSnapshotApply, BenchmarkRuntimeDeltaApply
+#                (dataplane/internal/agent), BenchmarkCompile and
+#                BenchmarkMatch (dataplane/internal/router)
 #   synchub      Go benchmark BenchmarkFleet (sync-hub/internal/hub): 100 and
 #                1000 simulated data planes
 #   adminapi     Go benchmarks BenchmarkWrite, BenchmarkConcurrentWrites,
@@ -28,8 +29,10 @@
 #                (admin-api/internal/httpapi)
 # and finally `benchtool report`, which turns the results directory into
 # the report. The whole run must stay under 15 minutes on the 2-CPU
-# development machine: it took 6 min 42 s there (shared, busy), and prints
-# its elapsed time at the end. A QUICK=1 run takes about a minute.
+# development machine: it took 6 min 42 s there (shared, busy) before
+# BenchmarkRuntimeDeltaApply was added, which adds an estimated 30 to 60 s
+# (one run of 100 changes per size and kind, a data plane synced per run),
+# and prints its elapsed time at the end. A QUICK=1 run takes about a minute.
 #
 # Usage (from anywhere; paths are relative to the repository root):
 #   make bench-report
@@ -96,6 +99,7 @@ if [[ $quick == 1 ]]; then
 	prop_real=1,2 prop_sim=10 prop_deltas=3 prop_snapshots=1 prop_coldstarts=1
 	size_re='entities=1000$' bench_sizes=1000 bench_fleets=100 # the sub-benchmarks a quick run runs
 	agent_cold=(-test.benchtime 2x) agent_delta=(-test.benchtime 10x) agent_snap=(-test.benchtime 2x)
+	agent_rdelta=(-test.benchtime 10x)
 	router_compile=(-test.benchtime 2x) router_match=(-test.benchtime 100000x)
 	fleet=(-test.benchtime 5x) fleet_re='BenchmarkFleet/entities=1000$/dps=100$'
 	admin_writes=(-test.benchtime 100x) admin_post=(-test.benchtime 1x) admin_list=(-test.benchtime 1x)
@@ -107,6 +111,10 @@ else
 	size_re='.' bench_sizes=1000,10000,30000 bench_fleets=100,1000
 	agent_cold=(-test.benchtime 5x -test.count 3) agent_delta=(-test.benchtime 100x -test.count 3)
 	agent_snap=(-test.benchtime 3x)
+	# BenchmarkRuntimeDeltaApply: 12 sub-benchmarks (3 sizes x 4 kinds of
+	# change), each syncing a data plane with the production runtime first;
+	# one run each (not -count 3) keeps it within about a minute.
+	agent_rdelta=(-test.benchtime 100x)
 	router_compile=(-test.benchtime 10x -test.count 3) router_match=(-test.benchtime 1s -test.count 3)
 	fleet=(-test.benchtime 20x) fleet_re='BenchmarkFleet'
 	admin_writes=(-test.benchtime 2s -test.count 3) admin_post=(-test.benchtime 3x) admin_list=(-test.benchtime 3x)
@@ -306,6 +314,8 @@ if wants dataplane; then
 		-test.bench "BenchmarkDeltaApply/$size_re" "${agent_delta[@]}"
 	step dataplane-snapshotapply gobench dataplane dataplane/internal/agent "$tests/agent.test" \
 		-test.bench "BenchmarkSnapshotApply/$size_re" "${agent_snap[@]}"
+	step dataplane-runtimedelta gobench dataplane dataplane/internal/agent "$tests/agent.test" \
+		-test.bench "BenchmarkRuntimeDeltaApply/$size_re" "${agent_rdelta[@]}"
 	step dataplane-router gobench dataplane dataplane/internal/router "$tests/router.test" \
 		-test.bench 'BenchmarkCompile$' "${router_compile[@]}"
 	step dataplane-match gobench dataplane dataplane/internal/router "$tests/router.test" \

@@ -21,7 +21,7 @@ func runPropagation(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs.StringVar(&o.Dir, "dir", "", "scratch directory (logs, data-plane prefixes); default a temporary one, removed after")
 	fs.StringVar(&o.PGURL, "pg", "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable", "Postgres server URL")
 	sizes := fs.String("sizes", "1000,10000,30000", "configuration sizes (entities), comma-separated")
-	real := fs.String("real", "1,10", "real data-plane fleets, ascending, comma-separated")
+	realFleets := fs.String("real", "1,10", "real data-plane fleets, ascending, comma-separated")
 	fs.IntVar(&o.SimFleet, "sim", 100, "simulated data planes (0: none)")
 	fs.IntVar(&o.Deltas, "deltas", 10, "one-entity changes timed per fleet")
 	fs.IntVar(&o.Snapshots, "snapshots", 2, "full snapshots timed per fleet")
@@ -35,7 +35,7 @@ func runPropagation(ctx context.Context, args []string, stdout, stderr io.Writer
 	if o.Sizes, err = ints(*sizes); err != nil {
 		return fmt.Errorf("propagation: -sizes: %w", err)
 	}
-	if o.RealFleets, err = ints(*real); err != nil {
+	if o.RealFleets, err = ints(*realFleets); err != nil {
 		return fmt.Errorf("propagation: -real: %w", err)
 	}
 	if o.Dir == "" {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 
 	"gatehouse.dev/benchtool/internal/report"
 	"gatehouse.dev/benchtool/internal/results"
@@ -30,13 +31,17 @@ func runReport(_ context.Context, args []string, _, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "benchtool report: wrote %s and %d charts; %d figures missing, %d not part of this run\n",
+	var b strings.Builder
+	fmt.Fprintf(&b, "benchtool report: wrote %s and %d charts; %d figures missing, %d not part of this run\n",
 		*out, len(sum.Charts), len(sum.Missing), len(sum.NotRun))
 	for _, m := range sum.Missing {
-		fmt.Fprintln(stderr, "  missing:", m)
+		fmt.Fprintln(&b, "  missing:", m)
 	}
 	for _, p := range sum.Problems {
-		fmt.Fprintln(stderr, "  unreadable:", p)
+		fmt.Fprintln(&b, "  unreadable:", p)
+	}
+	if _, err := io.WriteString(stderr, b.String()); err != nil {
+		return fmt.Errorf("report: %w", err)
 	}
 	if *strict && (len(sum.Missing) > 0 || len(sum.NotRun) > 0 || len(sum.Problems) > 0) {
 		return fmt.Errorf("report: %d figures missing, %d not measured, %d unreadable lines",

@@ -47,7 +47,9 @@ var commands = map[string]func(ctx context.Context, args []string, stdout, stder
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" {
-		fmt.Fprintln(stderr, "usage: benchtool idle|gen-proxy|latency|propagation|report [flags] (-h for each)")
+		if _, err := fmt.Fprintln(stderr, "usage: benchtool idle|gen-proxy|latency|propagation|report [flags] (-h for each)"); err != nil {
+			return err
+		}
 		if len(args) == 0 {
 			return errors.New("no subcommand")
 		}

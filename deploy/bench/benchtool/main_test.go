@@ -17,7 +17,7 @@ func TestReportCommand(t *testing.T) {
 	if err != nil {
 		t.Fatalf("report: %v\n%s", err, stderr.String())
 	}
-	if !strings.Contains(stderr.String(), "and 8 charts;") {
+	if !strings.Contains(stderr.String(), "and 9 charts;") {
 		t.Errorf("stderr: %s", stderr.String())
 	}
 	if _, err := os.Stat(filepath.Join(filepath.Dir(out), "performance", "proxy-throughput.png")); err != nil {

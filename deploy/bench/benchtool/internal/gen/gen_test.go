@@ -15,7 +15,7 @@ func TestWriteProxy(t *testing.T) {
 		t.Fatal(err)
 	}
 	read := func(name string) string {
-		data, err := os.ReadFile(filepath.Join(dir, name))
+		data, err := os.ReadFile(filepath.Join(dir, name)) //nolint:gosec // G304: a file WriteProxy wrote in the test's temporary directory
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@
 package gen
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -42,7 +43,7 @@ func Key(i int) string { return fmt.Sprintf("bench-key-%d", i) }
 // requests.txt (the same rotation for benchtool latency).
 func WriteProxy(dir string, o ProxyOptions) error {
 	if o.Routes < 1 || o.Consumers < 1 || o.Rotation < 1 {
-		return fmt.Errorf("routes, consumers and rotation must be positive")
+		return errors.New("routes, consumers and rotation must be positive")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil { //nolint:gosec // a benchmark's scratch directory, read by nginx-style workers
 		return fmt.Errorf("create %s: %w", dir, err)

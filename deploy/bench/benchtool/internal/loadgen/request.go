@@ -9,6 +9,7 @@ package loadgen
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -51,7 +52,7 @@ func ParseRequests(r io.Reader) ([]Request, error) {
 		return nil, fmt.Errorf("read requests: %w", err)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("no requests")
+		return nil, errors.New("no requests")
 	}
 	return out, nil
 }

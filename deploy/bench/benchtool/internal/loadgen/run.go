@@ -149,7 +149,7 @@ func Sequential(ctx context.Context, t Target, n, warmup int) (Result, error) {
 // coordinated omission while conns is enough for the rate).
 func Rate(ctx context.Context, t Target, rate float64, d time.Duration, conns int) (Result, error) {
 	if rate <= 0 || d <= 0 || conns <= 0 {
-		return Result{}, fmt.Errorf("rate, duration and connections must be positive")
+		return Result{}, errors.New("rate, duration and connections must be positive")
 	}
 	total := int(rate * d.Seconds())
 	jobs := make(chan time.Time, total)

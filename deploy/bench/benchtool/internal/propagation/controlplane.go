@@ -81,7 +81,7 @@ func startControlPlane(ctx context.Context, o Options, name string) (*controlPla
 	}{{cp.admin, cp.adminURL + "/status"}, {cp.hub, "http://" + cp.hubStatus + "/status/ready"}} {
 		if err := poll(ctx, 50*time.Millisecond, 30*time.Second, func() error {
 			if w.p.exited() {
-				return fmt.Errorf("%s exited: %v\n%s", w.p.name, w.p.err, w.p.tail())
+				return w.p.exitError()
 			}
 			_, err := cp.do(ctx, http.MethodGet, w.url, nil, http.StatusOK)
 			return err

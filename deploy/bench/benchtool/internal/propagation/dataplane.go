@@ -138,7 +138,7 @@ func (dp *dataPlane) waitApplied(ctx context.Context, after int64, timeout time.
 		}
 		dp.mu.Unlock()
 		if dp.proc.exited() {
-			return applied{}, fmt.Errorf("%s exited: %v\n%s", dp.name, dp.proc.err, dp.proc.tail())
+			return applied{}, dp.proc.exitError()
 		}
 		select {
 		case <-ctx.Done():

@@ -80,6 +80,20 @@ func (p *proc) exited() bool {
 	}
 }
 
+// exitError is the error for a process that ended while it should be
+// running: how it ended (wrapped) and the last lines of its log. Call it
+// once exited is true.
+func (p *proc) exitError() error {
+	err := p.err
+	if err == nil {
+		err = errExitedCleanly
+	}
+	return fmt.Errorf("%s exited: %w\n%s", p.name, err, p.tail())
+}
+
+// errExitedCleanly is how a process ended that exited with status 0.
+var errExitedCleanly = errors.New("exit status 0")
+
 // stop sends SIGTERM to the process group and waits up to grace, then
 // kills it. It returns the process's exit error when it did not stop
 // cleanly.

@@ -133,8 +133,10 @@ type runner struct {
 	dps      []*dataPlane
 }
 
+// progress writes a progress line. It is best effort: a progress line that
+// cannot be written (stderr closed) is no reason to stop the benchmark.
 func (r *runner) progress(format string, args ...any) {
-	fmt.Fprintf(r.o.Progress, "propagation %d entities: "+format+"\n", append([]any{r.size}, args...)...)
+	_, _ = fmt.Fprintf(r.o.Progress, "propagation %d entities: "+format+"\n", append([]any{r.size}, args...)...)
 }
 
 func (r *runner) run(ctx context.Context) error {
@@ -310,7 +312,7 @@ func (r *runner) coldStarts(ctx context.Context) error {
 		}
 		if err := poll(ctx, 2*time.Millisecond, r.o.Timeout, func() error {
 			if dp.proc.exited() {
-				return fmt.Errorf("%s exited: %v\n%s", dp.name, dp.proc.err, dp.proc.tail())
+				return dp.proc.exitError()
 			}
 			if !dp.ready(ctx, r.client) {
 				return errors.New(dp.name + " is not ready")

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -56,10 +57,8 @@ type chart struct {
 // hasData reports whether any figure can be drawn.
 func (c chart) hasData() bool {
 	for _, s := range c.series {
-		for _, v := range s.values {
-			if c.drawable(v) {
-				return true
-			}
+		if slices.ContainsFunc(s.values, c.drawable) {
+			return true
 		}
 	}
 	return false

@@ -38,12 +38,12 @@ func (d *doc) propPlan() (sizes []int, fleets []fleet) {
 	return ints(s["sizes"]), fleetsOf(ints(s["real"]), ints(s["sim"]))
 }
 
-func fleetsOf(real, sim []int) []fleet {
+func fleetsOf(reals, sims []int) []fleet {
 	var out []fleet
-	for _, n := range real {
+	for _, n := range reals {
 		out = append(out, fleet{dps: n})
 	}
-	for _, n := range sim {
+	for _, n := range sims {
 		if n > 0 {
 			out = append(out, fleet{dps: n, sim: true})
 		}
@@ -134,7 +134,8 @@ func (d *doc) propagationSection() {
 			base := fleet{dps: 1}
 			for _, size := range sizes {
 				label := fmt.Sprintf("Propagation, %s, %s entities, %s data planes", kind, entities(size), f)
-				row := []string{f.String(), entities(size),
+				row := []string{
+					f.String(), entities(size),
 					d.cell(label+", to the last", d.prop(kind, size, &f, allMs), sig),
 					d.cell(label+", to the median", d.prop(kind, size, &f, medianMs), sig),
 				}
@@ -152,10 +153,14 @@ func (d *doc) propagationSection() {
 				rows = append(rows, row)
 			}
 		}
-		d.table([]string{"data planes", "entities", "to the last DP, ms", "to the median DP, ms",
-			"DP apply (received → swapped), ms", "bytes per DP", "to the last x 1 real DP"}, rows)
-		c := chart{file: "propagation-" + kind + ".png", title: title + ": Admin API response to the last data plane",
-			xLabel: "entities in the configuration", yLabel: "ms (median, min-max)"}
+		d.table([]string{
+			"data planes", "entities", "to the last DP, ms", "to the median DP, ms",
+			"DP apply (received → swapped), ms", "bytes per DP", "to the last x 1 real DP",
+		}, rows)
+		c := chart{
+			file: "propagation-" + kind + ".png", title: title + ": Admin API response to the last data plane",
+			xLabel: "entities in the configuration", yLabel: "ms (median, min-max)",
+		}
 		for _, size := range sizes {
 			c.categories = append(c.categories, entities(size))
 		}
@@ -169,8 +174,10 @@ func (d *doc) propagationSection() {
 		d.chart(c)
 	}
 
-	c := chart{file: "propagation-bytes.png", title: "Bytes sent per data plane", xLabel: "entities in the configuration",
-		yLabel: "bytes (log scale)", logY: true}
+	c := chart{
+		file: "propagation-bytes.png", title: "Bytes sent per data plane", xLabel: "entities in the configuration",
+		yLabel: "bytes (log scale)", logY: true,
+	}
 	var delta, snap series
 	delta.name, snap.name = "one-entity change", "full snapshot"
 	for _, size := range sizes {

@@ -130,8 +130,8 @@ func (d *doc) proxySection() {
 		"sampled at 1%%) serving %s routes and %s consumers with key-auth keys; wrk rotates over every route and "+
 		"consumer (benchtool gen-proxy). The proxies take turns, in an order rotated every round, for %s rounds; "+
 		"ratios are paired per round (each round's figure over the baseline's in the same round), then summarised.",
-		or(s["connections"], "?"), or(s["duration"], "?"), or(s["core"], "?"), or(s["routes"], "?"),
-		or(s["consumers"], "?"), or(s["rounds"], "?"))
+		orUnknown(s["connections"]), orUnknown(s["duration"]), orUnknown(s["core"]), orUnknown(s["routes"]),
+		orUnknown(s["consumers"]), orUnknown(s["rounds"]))
 	d.p("")
 	names := d.proxyNames()
 
@@ -160,10 +160,14 @@ func (d *doc) proxySection() {
 			d.cell(label+", CPU-bound x httputil", d.proxyRatio(n, "httputil", capacity), ratio),
 		})
 	}
-	d.table([]string{"proxy", "requests/s", "x nginx", "x httputil", "p99 ms (wrk)", "proxy CPU µs/request",
-		"CPU-bound requests/s", "CPU-bound x nginx", "CPU-bound x httputil"}, rows)
-	thr := chart{file: "proxy-throughput.png", title: "Proxy throughput (median, min-max over rounds)",
-		yLabel: "requests/s", bars: true}
+	d.table([]string{
+		"proxy", "requests/s", "x nginx", "x httputil", "p99 ms (wrk)", "proxy CPU µs/request",
+		"CPU-bound requests/s", "CPU-bound x nginx", "CPU-bound x httputil",
+	}, rows)
+	thr := chart{
+		file: "proxy-throughput.png", title: "Proxy throughput (median, min-max over rounds)",
+		yLabel: "requests/s", bars: true,
+	}
 	capc := series{name: "CPU-bound"}
 	meas := series{name: "measured (wrk)"}
 	for _, n := range names {
@@ -216,7 +220,7 @@ func (d *doc) latencySection(names []string) {
 		"on the same pinned core, with the same rotation of requests. *Unloaded*: %s sequential requests on one "+
 		"keep-alive connection; the latency a hop adds is the proxy's figure minus the direct one, paired per round. "+
 		"*At a fixed rate*: %s requests/s for %s, open loop over %s connections (a late request's wait counts in its "+
-		"latency).", or(s["sequential"], "?"), or(s["rate"], "?"), or(s["duration"], "?"), or(s["connections"], "?"))
+		"latency).", orUnknown(s["sequential"]), orUnknown(s["rate"]), orUnknown(s["duration"]), orUnknown(s["connections"]))
 	d.p("")
 	var rows [][]string
 	for _, n := range targets {
@@ -272,7 +276,7 @@ func (d *doc) latencySection(names []string) {
 	c.bars = true
 	sp50 := series{name: "unloaded p50"}
 	sp99 := series{name: "unloaded p99"}
-	rp99 := series{name: "p99 at " + or(s["rate"], "?") + "/s"}
+	rp99 := series{name: "p99 at " + orUnknown(s["rate"]) + "/s"}
 	for _, n := range targets {
 		c.categories = append(c.categories, short(n))
 		sp50.values = append(sp50.values, summary(values(d.latency(n, "seq", "p50")), reason{}).s)
@@ -296,9 +300,10 @@ func short(name string) string {
 	return name
 }
 
-func or(s, def string) string {
+// orUnknown is s, or "?" when a setting was not recorded.
+func orUnknown(s string) string {
 	if s == "" {
-		return def
+		return "?"
 	}
 	return s
 }

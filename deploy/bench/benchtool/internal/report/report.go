@@ -48,7 +48,7 @@ func Write(res *results.Results, out string) (Summary, error) {
 		return Summary{}, fmt.Errorf("report: %s: the report must be a .md file", out)
 	}
 	chartDir := strings.TrimSuffix(out, ".md")
-	md, charts, sum := Build(res, filepath.Base(chartDir))
+	md, charts, sum := buildReport(res, filepath.Base(chartDir))
 	if err := os.MkdirAll(chartDir, 0o755); err != nil { //nolint:gosec // documentation, read by everyone
 		return sum, fmt.Errorf("report: %w", err)
 	}
@@ -71,9 +71,9 @@ func Write(res *results.Results, out string) (Summary, error) {
 	return sum, nil
 }
 
-// Build returns the report's markdown, linking charts as chartLink/FILE,
-// and the charts it refers to.
-func Build(res *results.Results, chartLink string) (string, []chart, Summary) {
+// buildReport returns the report's markdown, linking charts as
+// chartLink/FILE, and the charts it refers to.
+func buildReport(res *results.Results, chartLink string) (string, []chart, Summary) {
 	d := &doc{res: res, link: chartLink}
 	d.sum.Problems = res.Problems
 	d.build()

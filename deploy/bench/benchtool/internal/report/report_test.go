@@ -31,20 +31,27 @@ func readFixture(t *testing.T) *results.Results {
 // testdata/performance.md (go test -update rewrites it).
 func TestGolden(t *testing.T) {
 	t.Parallel()
-	md, _, _ := Build(readFixture(t), "performance")
+	md, _, _ := buildReport(readFixture(t), "performance")
 	golden := filepath.Join("testdata", "performance.md")
 	if *update {
 		if err := os.WriteFile(golden, []byte(md), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
-	want, err := os.ReadFile(golden)
+	if want := readFile(t, golden); md != string(want) {
+		t.Errorf("the report differs from %s (go test -update rewrites it); got:\n%s", golden, md)
+	}
+}
+
+// readFile returns the contents of a file of testdata or one the test
+// wrote.
+func readFile(t *testing.T, path string) []byte {
+	t.Helper()
+	data, err := os.ReadFile(path) //nolint:gosec // G304: the tests' own testdata and temporary files
 	if err != nil {
 		t.Fatal(err)
 	}
-	if md != string(want) {
-		t.Errorf("the report differs from %s (go test -update rewrites it); got:\n%s", golden, md)
-	}
+	return data
 }
 
 // row returns the table row of md whose first cell is first.
@@ -84,7 +91,7 @@ next:
 
 func TestFigures(t *testing.T) {
 	t.Parallel()
-	md, _, sum := Build(readFixture(t), "performance")
+	md, _, sum := buildReport(readFixture(t), "performance")
 
 	// Ratios are paired per round: none/nginx is 0.80, 0.75, 0.80.
 	none := row(t, md, "Gatehouse, no plugins")
@@ -123,7 +130,10 @@ func TestFigures(t *testing.T) {
 		{"100 data planes, p99, 30k", "56.0 ms", "**not met**"},
 		{"100 data planes, p99, 10k", "*not run*", "not run"},
 		{"1000 data planes, p99, 1k", "*not run*", "not run"},
-		{"p99, 30k entities, configuration path only (BenchmarkDeltaApply)", "24.8 ms", "**not met**"},
+		{"(a consumer added) applied with the production runtime, p99, 30k", "132 ms", "**not met**"},
+		{"(a route added) applied with the production runtime, p99, 30k", "9.76 ms", "met"},
+		{"(a plugin's configuration changed) applied with the production runtime, p99, 1k", "0.494 ms", "met"},
+		{"(a service renamed) applied with the production runtime, p99, 10k", "*not run*", "not run"},
 		{"real data-plane process, p99 (the slowest of the changes timed), 1k", "3.00 ms", "met"},
 		{"real data-plane process, p99 (the slowest of the changes timed), 30k", "*not run*", "not run"},
 		{"30k entities, real process", "*not run*", "not run"},
@@ -134,6 +144,23 @@ func TestFigures(t *testing.T) {
 		if !strings.Contains(line, "| "+want.cell+" | "+want.status+" |") {
 			t.Errorf("goal %q: row %q, want %q and %q", want.goal, line, want.cell, want.status)
 		}
+	}
+
+	// BenchmarkDeltaApply (configuration path only) is no longer a goal,
+	// but stays in the data-plane section, as the runtime table's baseline.
+	if strings.Contains(md, "| #5 | One-entity delta (a service renamed) applied, p99") {
+		t.Error("BenchmarkDeltaApply is still a goal row")
+	}
+	if apply := rowWith(t, md, "| 30k |", "1455"); !strings.Contains(apply, "| 7.94 | 24.8 |") {
+		t.Errorf("30k apply row = %q", apply)
+	}
+	// Production runtime: p50, p99 and the p99 against BenchmarkDeltaApply's
+	// (0.936 / 0.253 at 1k).
+	if r := rowWith(t, md, "| 1k | a consumer added |"); !strings.Contains(r, "| 0.847 | 0.936 | 3.70x |") {
+		t.Errorf("runtime delta row = %q", r)
+	}
+	if r := rowWith(t, md, "| 10k | a route added |"); !strings.Contains(r, "| *not run* | *not run* | *not run* |") {
+		t.Errorf("runtime delta row of a size not planned = %q", r)
 	}
 
 	// The failed step's figures are missing with its name; figures of
@@ -155,6 +182,42 @@ func TestFigures(t *testing.T) {
 	}
 	if !strings.Contains(md, "| measuring took | 12 min 34 s |") {
 		t.Error("the elapsed time is not said")
+	}
+}
+
+// TestRuntimeDeltaFailed: when BenchmarkRuntimeDeltaApply's step fails,
+// its goal rows, table cells and chart say so, and the other data-plane
+// figures stay.
+func TestRuntimeDeltaFailed(t *testing.T) {
+	t.Parallel()
+	res := readFixture(t)
+	var kept results.GoBench
+	for _, l := range res.Bench["dataplane"] {
+		if !strings.HasPrefix(l.Name, "BenchmarkRuntimeDeltaApply/") {
+			kept = append(kept, l)
+		}
+	}
+	res.Bench["dataplane"] = kept
+	res.Steps = append(res.Steps, results.Step{Name: "dataplane-runtimedelta", Why: "exit status 1"})
+	md, charts, sum := buildReport(res, "performance")
+	line := rowWith(t, md, "(a route added) applied with the production runtime, p99, 1k")
+	if !strings.Contains(line, "| *missing: dataplane-runtimedelta failed* | missing |") {
+		t.Errorf("goal row = %q", line)
+	}
+	want := "Data plane runtime delta, 30k entities, a consumer added, p99: dataplane-runtimedelta failed (exit status 1)"
+	if !slices.Contains(sum.Missing, want) {
+		t.Errorf("missing = %q, want %q", sum.Missing, want)
+	}
+	if slices.ContainsFunc(sum.Missing, func(s string) bool { return strings.Contains(s, "10k entities") }) {
+		t.Errorf("a figure of a size not planned is counted as missing: %q", sum.Missing)
+	}
+	for _, c := range charts {
+		if c.file == "dataplane-runtime-delta.png" && c.hasData() {
+			t.Error("the runtime delta chart has data")
+		}
+	}
+	if !strings.Contains(rowWith(t, md, "| 30k |", "24.8"), "1455") {
+		t.Error("the other data-plane figures are gone")
 	}
 }
 
@@ -192,46 +255,34 @@ func TestWrite(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "performance.md")
 	stale := filepath.Join(dir, "performance", "synchub-memory.png")
-	if err := os.MkdirAll(filepath.Dir(stale), 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(stale), 0o750); err != nil {
 		t.Fatal(err)
 	}
 	sum, err := Write(res, out)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sum.Charts) != 8 {
-		t.Errorf("charts = %q, want 8", sum.Charts)
+	if len(sum.Charts) != 9 {
+		t.Errorf("charts = %q, want 9", sum.Charts)
 	}
 	first := map[string][]byte{}
 	for _, c := range sum.Charts {
-		data, err := os.ReadFile(c)
-		if err != nil {
-			t.Fatal(err)
-		}
+		data := readFile(t, c)
 		if _, err := png.Decode(bytes.NewReader(data)); err != nil {
 			t.Errorf("%s: %v", c, err)
 		}
 		first[c] = data
 	}
-	md1, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	md1 := readFile(t, out)
 	if _, err := Write(res, out); err != nil {
 		t.Fatal(err)
 	}
-	md2, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	md2 := readFile(t, out)
 	if !bytes.Equal(md1, md2) {
 		t.Error("the report differs between two writes of the same results")
 	}
 	for c, data := range first {
-		again, err := os.ReadFile(c)
-		if err != nil {
-			t.Fatal(err)
-		}
+		again := readFile(t, c)
 		if !bytes.Equal(data, again) {
 			t.Errorf("%s differs between two writes of the same results", c)
 		}
@@ -249,16 +300,13 @@ func TestWrite(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(sum.Charts) != 6 {
-		t.Errorf("charts = %q, want 6", sum.Charts)
+	if len(sum.Charts) != 7 {
+		t.Errorf("charts = %q, want 7", sum.Charts)
 	}
 	if _, err := os.Stat(stale); !os.IsNotExist(err) {
 		t.Errorf("the stale chart is still there: %v", err)
 	}
-	md, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
+	md := readFile(t, out)
 	if !bytes.Contains(md, []byte(`*Chart "sync-hub: hub memory per connected data plane" not drawn: none of its figures were measured.*`)) {
 		t.Error("the report does not say the chart was not drawn")
 	}
@@ -270,7 +318,7 @@ func TestWrite(t *testing.T) {
 // TestEmpty builds a report from nothing: every figure missing, no chart.
 func TestEmpty(t *testing.T) {
 	t.Parallel()
-	md, charts, sum := Build(&results.Results{Bench: map[string]results.GoBench{}}, "performance")
+	md, charts, sum := buildReport(&results.Results{Bench: map[string]results.GoBench{}}, "performance")
 	for _, c := range charts {
 		if c.hasData() {
 			t.Errorf("chart %s has data", c.file)

@@ -40,6 +40,7 @@ func (d *doc) fleetPlanned(size, dps int) bool {
 
 // The data-plane figures the goals use.
 func (d *doc) coldStartReal(size int) fig { return d.prop("cold_start", size, nil, ms) }
+
 func (d *doc) coldStartBench(size int) fig {
 	return d.bench("dataplane", "BenchmarkColdStart/entities="+strconv.Itoa(size), "ns/op", 1e-6,
 		d.sizePlanned("dataplane", size), "dataplane-coldstart")
@@ -48,6 +49,22 @@ func (d *doc) coldStartBench(size int) fig {
 func (d *doc) deltaApply(size int, unit string) fig {
 	return d.bench("dataplane", "BenchmarkDeltaApply/entities="+strconv.Itoa(size), unit, 1,
 		d.sizePlanned("dataplane", size), "dataplane-deltaapply")
+}
+
+// changeKinds are BenchmarkRuntimeDeltaApply's one-entity changes (its
+// change=NAME sub-benchmarks) and what each does.
+var changeKinds = []struct{ name, what string }{
+	{"service", "a service renamed"},
+	{"route", "a route added"},
+	{"plugin", "a plugin's configuration changed"},
+	{"consumer", "a consumer added"},
+}
+
+// runtimeDelta is a figure of BenchmarkRuntimeDeltaApply: a one-entity
+// change applied with the production runtime.
+func (d *doc) runtimeDelta(size int, change, unit string) fig {
+	return d.bench("dataplane", fmt.Sprintf("BenchmarkRuntimeDeltaApply/entities=%d/change=%s", size, change), unit, 1,
+		d.sizePlanned("dataplane", size), "dataplane-runtimedelta")
 }
 
 func (d *doc) snapshotApply(size int, unit string) fig {
@@ -68,17 +85,20 @@ func (d *doc) dataplaneSection() {
 		"data-plane process restarted on its cache and timed from its start to its status API answering ready, the " +
 		"resident memory (VmRSS) of every real data plane once it serves the configuration, and the apply time each " +
 		"logs (frame received to runtime swapped) for a one-entity change that adds a route. The others are Go " +
-		"benchmarks in dataplane/internal/agent on realistic configurations (dataplane/internal/fixture), run with " +
-		"the agent alone, without the runtime's extensions (router, plugin chains, balancers): they measure the " +
-		"configuration path (decode, validate, hash, persist, swap). BenchmarkColdStart opens and verifies the cache " +
-		"and reports the heap the served configuration keeps; BenchmarkDeltaApply applies a one-entity delta (a " +
-		"service renamed) and BenchmarkSnapshotApply a whole configuration, from the frame received to the new " +
-		"runtime swapped in, persisted with a synced write.")
+		"benchmarks in dataplane/internal/agent on realistic configurations (dataplane/internal/fixture). " +
+		"BenchmarkColdStart, BenchmarkDeltaApply and BenchmarkSnapshotApply run the agent alone, without the " +
+		"runtime's extensions (router, TLS, plugin chains, balancers): they measure the configuration path (decode, " +
+		"validate, hash, persist, swap). BenchmarkColdStart opens and verifies the cache and reports the heap the " +
+		"served configuration keeps; BenchmarkDeltaApply applies a one-entity delta (a service renamed) and " +
+		"BenchmarkSnapshotApply a whole configuration, from the frame received to the new runtime swapped in, " +
+		"persisted with a synced write. BenchmarkRuntimeDeltaApply ([below](#production-runtime)) runs the agent " +
+		"with the production runtime's extensions, as the dataplane binary builds them.")
 	d.p("")
 	var rows [][]string
 	for _, size := range sizes {
 		label := "Data plane, " + entities(size) + " entities"
-		rows = append(rows, []string{entities(size),
+		rows = append(rows, []string{
+			entities(size),
 			d.cell(label+", cold start (real process)", d.coldStartReal(size), sig),
 			d.cell(label+", cold start (BenchmarkColdStart)", d.coldStartBench(size), sig),
 			d.cell(label+", memory (real process)", d.prop("memory", size, nil, rssMB), sig),
@@ -87,14 +107,17 @@ func (d *doc) dataplaneSection() {
 			d.cell(label+", first sync (real process)", d.prop("initial_sync", size, nil, ms), sig),
 		})
 	}
-	d.table([]string{"entities", "cold start from the cache to ready, real process, ms", "cold start, BenchmarkColdStart, ms",
-		"resident memory, real process, MiB", "heap kept, BenchmarkColdStart, MiB", "first sync, start to serving, ms"}, rows)
+	d.table([]string{
+		"entities", "cold start from the cache to ready, real process, ms", "cold start, BenchmarkColdStart, ms",
+		"resident memory, real process, MiB", "heap kept, BenchmarkColdStart, MiB", "first sync, start to serving, ms",
+	}, rows)
 
 	rows = nil
 	for _, size := range sizes {
 		label := "Data plane apply, " + entities(size) + " entities"
 		f := fleet{dps: 1}
-		rows = append(rows, []string{entities(size),
+		rows = append(rows, []string{
+			entities(size),
 			d.cell(label+", delta p50", d.deltaApply(size, "p50-ms"), sig),
 			d.cell(label+", delta p99", d.deltaApply(size, "p99-ms"), sig),
 			d.cell(label+", delta (real process)", d.prop("delta", size, &f, applyMs), sig),
@@ -105,12 +128,16 @@ func (d *doc) dataplaneSection() {
 				ratioOf(d.prop("delta", size, &f, applyMs), d.prop("snapshot", size, &f, applyMs)), ratio),
 		})
 	}
-	d.table([]string{"entities", "one-entity delta (a service renamed), BenchmarkDeltaApply p50 ms", "p99 ms",
+	d.table([]string{
+		"entities", "one-entity delta (a service renamed), BenchmarkDeltaApply p50 ms", "p99 ms",
 		"one-entity delta (a route added), real process (1 DP), ms", "full snapshot, BenchmarkSnapshotApply p50 ms", "p99 ms",
-		"full snapshot, real process (1 DP), ms", "delta x snapshot, real process"}, rows)
+		"full snapshot, real process (1 DP), ms", "delta x snapshot, real process",
+	}, rows)
 
-	c := chart{file: "dataplane.png", title: "Data plane: start and apply times", xLabel: "entities in the configuration",
-		yLabel: "ms (log scale)", logY: true}
+	c := chart{
+		file: "dataplane.png", title: "Data plane: start and apply times", xLabel: "entities in the configuration",
+		yLabel: "ms (log scale)", logY: true,
+	}
 	cold := series{name: "cold start from the cache (real process)"}
 	rdelta := series{name: "one-entity delta, a route added (real process)"}
 	rsnap := series{name: "full snapshot (real process)"}
@@ -126,6 +153,8 @@ func (d *doc) dataplaneSection() {
 	c.series = []series{cold, rdelta, rsnap, dp99}
 	c.hlines = []hline{{"goal: cold start of 30k under 1 s (issue 5)", 1000}, {"goal: delta p99 under 20 ms (issue 5)", 20}}
 	d.chart(c)
+
+	d.runtimeDeltaSection(sizes)
 
 	d.p("### Router")
 	d.p("")
@@ -147,13 +176,63 @@ func (d *doc) dataplaneSection() {
 		get := func(unit string) fig {
 			return d.bench("dataplane", name, unit, 1, d.sectionPlanned("dataplane"), "dataplane-match")
 		}
-		rows = append(rows, []string{strconv.Itoa(n),
+		rows = append(rows, []string{
+			strconv.Itoa(n),
 			d.cell(label+", ns", get("ns/op"), sig),
 			d.cell(label+", CPU ns", get("cpu-ns/op"), sig),
 			d.cell(label+", allocations", get("allocs/op"), whole),
 		})
 	}
 	d.table([]string{"router match, routes", "ns/match", "CPU ns/match", "allocations/match"}, rows)
+}
+
+// runtimeDeltaSection writes BenchmarkRuntimeDeltaApply's figures.
+func (d *doc) runtimeDeltaSection(sizes []int) {
+	d.p("### Production runtime")
+	d.p("")
+	d.p("BenchmarkRuntimeDeltaApply (dataplane/internal/agent) runs a data plane with the production runtime the " +
+		"dataplane binary builds (router, TLS, plugin chains, balancers) in the benchmark process, synced with an " +
+		"in-process hub, and applies one-entity deltas of four kinds: a service renamed (the change " +
+		"BenchmarkDeltaApply makes without the runtime), a route added (the change the real process is timed on), " +
+		"a rate-limiting plugin's configuration changed and a consumer added. Each is timed from the frame received " +
+		"to the new runtime swapped in, persisted with a synced write. The last column compares each p99 with " +
+		"BenchmarkDeltaApply's at the same size (the configuration path alone, a service renamed); for a service " +
+		"renamed, it is what the runtime's extensions add.")
+	d.p("")
+	var rows [][]string
+	for _, size := range sizes {
+		for _, k := range changeKinds {
+			label := fmt.Sprintf("Data plane runtime delta, %s entities, %s", entities(size), k.what)
+			rows = append(rows, []string{
+				entities(size), k.what,
+				d.cell(label+", p50", d.runtimeDelta(size, k.name, "p50-ms"), sig),
+				d.cell(label+", p99", d.runtimeDelta(size, k.name, "p99-ms"), sig),
+				d.cell(label+", x configuration path only",
+					ratioOf(d.runtimeDelta(size, k.name, "p99-ms"), d.deltaApply(size, "p99-ms")), ratio),
+			})
+		}
+	}
+	d.table([]string{
+		"entities", "one-entity change", "BenchmarkRuntimeDeltaApply p50 ms", "p99 ms",
+		"p99 x BenchmarkDeltaApply p99 (configuration path only)",
+	}, rows)
+
+	c := chart{
+		file: "dataplane-runtime-delta.png", title: "One-entity delta with the production runtime, p99",
+		xLabel: "entities in the configuration", yLabel: "ms (log scale)", logY: true,
+	}
+	for _, size := range sizes {
+		c.categories = append(c.categories, entities(size))
+	}
+	for _, k := range changeKinds {
+		s := series{name: k.what}
+		for _, size := range sizes {
+			s.values = append(s.values, d.runtimeDelta(size, k.name, "p99-ms").s)
+		}
+		c.series = append(c.series, s)
+	}
+	c.hlines = []hline{{"goal: delta p99 under 20 ms (issue 5)", 20}}
+	d.chart(c)
 }
 
 // The sync-hub figures the goals use.
@@ -178,7 +257,8 @@ func (d *doc) synchubSection() {
 	for _, size := range sizes {
 		for _, n := range fleets {
 			label := fmt.Sprintf("sync-hub, %s entities, %d data planes", entities(size), n)
-			row := []string{entities(size), strconv.Itoa(n),
+			row := []string{
+				entities(size), strconv.Itoa(n),
 				d.cell(label+", p50", d.fleetFig(size, n, "p50-ms"), sig),
 				d.cell(label+", p99", d.fleetFig(size, n, "p99-ms"), sig),
 				d.cell(label+", memory per DP", d.fleetFig(size, n, "hub-KiB/dp"), sig),
@@ -195,13 +275,19 @@ func (d *doc) synchubSection() {
 			rows = append(rows, row)
 		}
 	}
-	d.table([]string{"entities", "data planes", "commit → last ack, p50 ms", "p99 ms", "hub memory per DP, KiB",
-		"hub CPU per change, ms", "hub CPU per change per DP, µs", "delta bytes per DP", "p99 x " + strconv.Itoa(fleets[0]) + " DPs"}, rows)
+	d.table([]string{
+		"entities", "data planes", "commit → last ack, p50 ms", "p99 ms", "hub memory per DP, KiB",
+		"hub CPU per change, ms", "hub CPU per change per DP, µs", "delta bytes per DP", "p99 x " + strconv.Itoa(fleets[0]) + " DPs",
+	}, rows)
 
-	lat := chart{file: "synchub-latency.png", title: "sync-hub: commit to the last acknowledgement, p99",
-		xLabel: "entities in the configuration", yLabel: "ms"}
-	mem := chart{file: "synchub-memory.png", title: "sync-hub: hub memory per connected data plane",
-		xLabel: "entities in the configuration", yLabel: "KiB per data plane", bars: true}
+	lat := chart{
+		file: "synchub-latency.png", title: "sync-hub: commit to the last acknowledgement, p99",
+		xLabel: "entities in the configuration", yLabel: "ms",
+	}
+	mem := chart{
+		file: "synchub-memory.png", title: "sync-hub: hub memory per connected data plane",
+		xLabel: "entities in the configuration", yLabel: "KiB per data plane", bars: true,
+	}
 	for _, size := range sizes {
 		lat.categories = append(lat.categories, entities(size))
 		mem.categories = append(mem.categories, entities(size))
@@ -250,7 +336,8 @@ func (d *doc) adminSection() {
 		{"BenchmarkConcurrentWrites", "8 concurrent clients"},
 	} {
 		label := "Admin API writes, " + b.what
-		row := []string{b.what,
+		row := []string{
+			b.what,
 			d.cell(label+", writes/s", d.admin(b.name, "writes/s", 1, "adminapi-writes"), whole),
 			d.cell(label+", p50", d.admin(b.name, "p50-ms", 1, "adminapi-writes"), sig),
 			d.cell(label+", p99", d.admin(b.name, "p99-ms", 1, "adminapi-writes"), sig),
@@ -265,11 +352,15 @@ func (d *doc) adminSection() {
 	}
 	d.table([]string{"single-entity writes", "writes/s", "p50 ms", "p99 ms", "writes/s x 1 client"}, rows)
 	d.table([]string{"whole configuration", "time per request, ms", "entities or routes per second"}, [][]string{
-		{"`POST /config`, 10,000 entities",
+		{
+			"`POST /config`, 10,000 entities",
 			d.cell("Admin API POST /config 10k, ms", d.admin("BenchmarkPostConfig10k", "ns/op", 1e-6, "adminapi-postconfig"), sig),
-			d.cell("Admin API POST /config 10k, entities/s", d.admin("BenchmarkPostConfig10k", "entities/s", 1, "adminapi-postconfig"), whole)},
-		{"list 10,000 routes, pages of 1,000",
+			d.cell("Admin API POST /config 10k, entities/s", d.admin("BenchmarkPostConfig10k", "entities/s", 1, "adminapi-postconfig"), whole),
+		},
+		{
+			"list 10,000 routes, pages of 1,000",
 			d.cell("Admin API list 10k routes, ms", d.admin("BenchmarkListRoutes10k", "ns/op", 1e-6, "adminapi-list"), sig),
-			d.cell("Admin API list 10k routes, routes/s", d.admin("BenchmarkListRoutes10k", "routes/s", 1, "adminapi-list"), whole)},
+			d.cell("Admin API list 10k routes, routes/s", d.admin("BenchmarkListRoutes10k", "routes/s", 1, "adminapi-list"), whole),
+		},
 	})
 }

@@ -119,9 +119,9 @@ type KV []Pair
 
 // Get returns the value of the last line with key.
 func (kv KV) Get(key string) (string, bool) {
-	for i := len(kv) - 1; i >= 0; i-- {
-		if kv[i].Key == key {
-			return kv[i].Value, true
+	for _, p := range slices.Backward(kv) {
+		if p.Key == key {
+			return p.Value, true
 		}
 	}
 	return "", false
@@ -225,9 +225,9 @@ func ParseSteps(r io.Reader) ([]Step, []string, error) {
 
 // Step returns the last record of the named step.
 func (r *Results) Step(name string) (Step, bool) {
-	for i := len(r.Steps) - 1; i >= 0; i-- {
-		if r.Steps[i].Name == name {
-			return r.Steps[i], true
+	for _, s := range slices.Backward(r.Steps) {
+		if s.Name == name {
+			return s, true
 		}
 	}
 	return Step{}, false

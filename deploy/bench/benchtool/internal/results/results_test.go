@@ -53,6 +53,10 @@ func TestReadFixture(t *testing.T) {
 	if got := r.Bench["dataplane"].Values("BenchmarkColdStart/entities=1000", "ns/op"); !reflect.DeepEqual(got, []float64{35e6, 33e6}) {
 		t.Errorf("cold start 1k = %v", got)
 	}
+	// A sub-benchmark two levels deep keeps its whole name.
+	if got := r.Bench["dataplane"].Values("BenchmarkRuntimeDeltaApply/entities=30000/change=route", "p99-ms"); !reflect.DeepEqual(got, []float64{9.758}) {
+		t.Errorf("runtime delta 30k route p99 = %v", got)
+	}
 	// The split result line (output between the name and the figures).
 	if got := r.Bench["synchub"].Values("BenchmarkFleet/entities=30000/dps=100", "p99-ms"); !reflect.DeepEqual(got, []float64{56.03}) {
 		t.Errorf("fleet 30k p99 = %v", got)
