@@ -74,6 +74,12 @@ func (a *Admin) Do(ctx context.Context, method, path string, body any) (*Respons
 		return nil, err
 	}
 	defer func() { _ = resp.Body.Close() }()
+	return readResponse(resp, method, path)
+}
+
+// readResponse reads resp, the answer to method path; the caller closes
+// its body.
+func readResponse(resp *http.Response, method, path string) (*Response, error) {
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, fmt.Errorf("read %s %s: %w", method, path, err)

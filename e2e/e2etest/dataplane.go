@@ -195,11 +195,7 @@ func (dp *DataPlane) Request(ctx context.Context, method, path string, body io.R
 		return nil, err
 	}
 	defer func() { _ = resp.Body.Close() }()
-	data, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, fmt.Errorf("read %s %s: %w", method, path, err)
-	}
-	return &Response{Status: resp.StatusCode, Header: resp.Header, Body: data}, nil
+	return readResponse(resp, method, path)
 }
 
 // WaitServes polls GET path on the proxy until it answers status, and
