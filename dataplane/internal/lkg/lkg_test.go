@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -300,9 +301,13 @@ func TestDamagedCacheIsSetAside(t *testing.T) {
 			reason: "pebble",
 		},
 		{
-			name:   "truncated manifest",
-			harm:   func(t *testing.T, dir string) { t.Helper(); truncate(t, dir, "MANIFEST-") },
-			reason: "lost its contents",
+			name: "truncated manifest",
+			harm: func(t *testing.T, dir string) { t.Helper(); truncate(t, dir, "MANIFEST-") },
+			// Cut in half, the manifest ends before all of its edits or
+			// inside one: Pebble then opens an empty database, which the
+			// cache's marker file shows to be a loss, or refuses a file
+			// the remaining edits still name.
+			reason: "lost its contents|pebble: .*unknown to the objstorage provider",
 		},
 		{
 			name: "opened without its key",
@@ -341,8 +346,8 @@ func TestDamagedCacheIsSetAside(t *testing.T) {
 			if aside == "" || !strings.HasPrefix(aside, dir+".damaged-") {
 				t.Fatalf("set aside to %q", aside)
 			}
-			if reason == nil || !strings.Contains(reason.Error(), tt.reason) {
-				t.Errorf("reason = %v, want it to mention %q", reason, tt.reason)
+			if reason == nil || !regexp.MustCompile(tt.reason).MatchString(reason.Error()) {
+				t.Errorf("reason = %v, want it to match %q", reason, tt.reason)
 			}
 			if _, err := os.Stat(aside); err != nil {
 				t.Errorf("the damaged cache is not kept: %v", err)
