@@ -78,6 +78,7 @@ func (b *builder) build(ctx context.Context, next, prevRT *gateway.Runtime, prev
 			switch {
 			case revisit[id]:
 			case keep(old):
+				warmLives(old.env, renv)
 				old.env.rt.Store(renv)
 				c.entries[id] = old
 			default:
@@ -92,6 +93,7 @@ func (b *builder) build(ctx context.Context, next, prevRT *gateway.Runtime, prev
 				continue
 			}
 			if old := prev.entries[id]; !changedPlugins[id] && keep(old) {
+				warmLives(old.env, renv)
 				old.env.rt.Store(renv)
 				c.entries[id] = old
 				continue
@@ -118,6 +120,7 @@ func (b *builder) build(ctx context.Context, next, prevRT *gateway.Runtime, prev
 			}
 			if prev != nil && !changedPlugins[id] {
 				if old := prev.entries[id]; keep(old) {
+					warmLives(old.env, renv)
 					old.env.rt.Store(renv)
 					c.entries[id] = old
 					return

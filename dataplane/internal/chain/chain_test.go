@@ -573,3 +573,65 @@ func TestChainsConcurrentSafe(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+// liveFactory makes cors instances holding a Live count of consumers,
+// which they put in the request's trace.
+type liveFactory struct{ news, builds *atomic.Int64 }
+
+func (liveFactory) Name() string { return "cors" }
+
+func (f liveFactory) New(cfg pdk.Config) (pdk.Instance, error) {
+	f.news.Add(1)
+	l := cfg.Env.Live("test:consumers", func(env pdk.Env) any {
+		f.builds.Add(1)
+		n := 0
+		env.Each(entity.Consumers, func(map[string]any) { n++ })
+		return n
+	})
+	return &liveInstance{l: l}, nil
+}
+
+type liveInstance struct{ l pdk.Live }
+
+func (i *liveInstance) Access(ctx pdk.Context) error {
+	trace(ctx, fmt.Sprintf("consumers=%d", i.l.Get().(int)))
+	return nil
+}
+
+// TestLiveValuesFollowTheRuntime: an instance holding a Live is kept
+// when the entities its value reads change; the value is built again for
+// the new runtime, once, before it serves, and kept when nothing it reads
+// changed.
+func TestLiveValuesFollowTheRuntime(t *testing.T) {
+	t.Parallel()
+	var news, builds atomic.Int64
+	c := newConfig(t)
+	c.plugin("cors", map[string]any{"max_age": 1}, routeID)
+	c.plugin("cors", map[string]any{"max_age": 2}, otherRoute)
+	b, rt := build(t, c, liveFactory{&news, &builds})
+	seen := func(rt *gateway.Runtime) string {
+		return traceOf(run(chains(rt).Plan(routeID, serviceID), pdktest.NewContext("GET", "/")))
+	}
+	if news.Load() != 2 || builds.Load() != 1 || !strings.HasPrefix(seen(rt), "consumers=1") {
+		t.Fatalf("first build: %d instances, %d builds, trace %s", news.Load(), builds.Load(), seen(rt))
+	}
+
+	// A consumer added: the instances are kept, the value built once,
+	// before the runtime serves.
+	next := update(t, b, rt, upsert(t, entity.Consumers, map[string]any{"id": fixture2, "username": "bob"}))
+	if news.Load() != 2 || builds.Load() != 2 {
+		t.Errorf("consumer change: %d instances made, %d builds; want 2 and 2", news.Load(), builds.Load())
+	}
+	if got := seen(next); !strings.HasPrefix(got, "consumers=2") {
+		t.Errorf("after a consumer change the instance sees %s", got)
+	}
+	if builds.Load() != 2 {
+		t.Errorf("a request built the value (%d builds)", builds.Load())
+	}
+
+	// A route change: the value is kept, not built again.
+	next = update(t, b, next, upsert(t, entity.Routes, map[string]any{"id": otherRoute, "name": "r2", "paths": []any{"/zwei"}, "service": ref(serviceID)}))
+	if got := seen(next); news.Load() != 2 || builds.Load() != 2 || !strings.HasPrefix(got, "consumers=2") {
+		t.Errorf("route change: %d instances, %d builds, trace %s", news.Load(), builds.Load(), got)
+	}
+}

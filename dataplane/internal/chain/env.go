@@ -144,6 +144,17 @@ type env struct {
 	deps      typeSet
 	frames    []*indexEntry
 	unknown   bool
+	// lives are the Live handles the instance took, warmed for each
+	// runtime that keeps it (warmLives).
+	lives []*live
+	// consumers caches the consumer table of the runtime last asked.
+	consumers atomic.Pointer[consumersOf]
+}
+
+// consumersOf is a runtime's consumer table.
+type consumersOf struct {
+	rt *runtimeEnv
+	t  *consumerTable
 }
 
 var _ pdk.Env = (*env)(nil)
@@ -222,17 +233,79 @@ func (e *env) Shared(key string, create func() any) any {
 // callers must not modify it.
 func (e *env) Consumer(idOrUsername string) (*pdk.Consumer, bool) {
 	rt := e.rt.Load()
-	t := e.index(rt, consumersKey, func() any {
+	var t *consumerTable
+	if c := e.consumers.Load(); c != nil && c.rt == rt {
+		// A credential table looks up every credential's consumer: the
+		// table found once serves the rest, with the same reads.
+		t = c.t
 		for _, typ := range consumerTypes {
 			e.read(typ)
 		}
-		return rt.buildConsumers()
-	}).(*consumerTable)
+	} else {
+		t = e.index(rt, consumersKey, func() any {
+			for _, typ := range consumerTypes {
+				e.read(typ)
+			}
+			return rt.buildConsumers()
+		}).(*consumerTable)
+		e.consumers.Store(&consumersOf{rt: rt, t: t})
+	}
 	if c, ok := t.byID[idOrUsername]; ok {
 		return c, true
 	}
 	c, ok := t.byUsername[idOrUsername]
 	return c, ok
+}
+
+// Live returns a handle on the value built for key in each runtime that
+// keeps the instance; see pdk.Env.Live. The value for the runtime being
+// built is made now.
+func (e *env) Live(key string, build func(env pdk.Env) any) pdk.Live {
+	l := &live{key: "live:" + key, build: build, e: e}
+	e.lives = append(e.lives, l)
+	l.Get()
+	return l
+}
+
+// live is a pdk.Live: cur caches the value of the runtime it was last
+// read for, so that Get costs two atomic loads per request.
+type live struct {
+	key   string
+	build func(pdk.Env) any
+	e     *env
+	cur   atomic.Pointer[liveValue]
+}
+
+type liveValue struct {
+	rt *runtimeEnv
+	v  any
+}
+
+func (l *live) Get() any {
+	rt := l.e.rt.Load()
+	if c := l.cur.Load(); c != nil && c.rt == rt {
+		return c.v
+	}
+	v := rt.liveValue(l.key, l.build)
+	l.cur.Store(&liveValue{rt: rt, v: v})
+	return v
+}
+
+// liveValue returns the value of a Live key in rt, building it with an
+// env of its own: what the build reads is recorded on the index entry
+// (so the next runtime keeps it while those types do not change), not on
+// any instance.
+func (e *runtimeEnv) liveValue(key string, build func(pdk.Env) any) any {
+	rec := newEnv(e)
+	return rec.index(e, key, func() any { return build(rec) })
+}
+
+// warmLives builds the Live values of an instance kept by rt before rt
+// serves, so that no request pays for them.
+func warmLives(e *env, rt *runtimeEnv) {
+	for _, l := range e.lives {
+		rt.liveValue(l.key, l.build)
+	}
 }
 
 // Registerer is the data plane's Prometheus registry.

@@ -260,6 +260,14 @@ type Config struct {
 	Env Env
 }
 
+// Live is a value built per runtime; see Env.Live.
+type Live interface {
+	// Get returns the value of the runtime the instance serves now. It
+	// is safe for concurrent use and does not block once the value is
+	// built.
+	Get() any
+}
+
 // Env is what instances may use beyond their own configuration. It is
 // built with each runtime; its lookups see that runtime's configuration.
 type Env interface {
@@ -271,6 +279,14 @@ type Env interface {
 	// instance that asks with the same key (a credential lookup table):
 	// build is called at most once per runtime per key.
 	Index(key string, build func() any) any
+	// Live is Index for a value an instance reads per request, not when
+	// it is made: the handle's Get returns the value of the runtime the
+	// instance serves now, built once per runtime with the env build is
+	// given (before that runtime takes traffic) and shared by every
+	// instance with the same key. Unlike with Index, what build reads
+	// does not tie the instance to it: an instance holding a Live is kept
+	// when only those entities change, and its value is built again.
+	Live(key string, build func(env Env) any) Live
 	// Shared returns a value that outlives runtime swaps (a Redis client
 	// pool, counters), created by create the first time key is asked for.
 	Shared(key string, create func() any) any

@@ -117,6 +117,19 @@ func (e *Env) Index(key string, build func() any) any {
 	return v
 }
 
+// Live returns a handle on Index(key) built with this Env, built now as
+// the data plane's is (IndexBuilds counts its builds too); the
+// configuration of a test Env does not change once in use.
+func (e *Env) Live(key string, build func(env pdk.Env) any) pdk.Live {
+	l := live(func() any { return e.Index(key, func() any { return build(e) }) })
+	l.Get()
+	return l
+}
+
+type live func() any
+
+func (l live) Get() any { return l() }
+
 // Shared returns the value under key, calling create the first time.
 func (e *Env) Shared(key string, create func() any) any {
 	e.mu.Lock()

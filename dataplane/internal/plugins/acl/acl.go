@@ -61,7 +61,7 @@ func (Factory) New(cfg pdk.Config) (pdk.Instance, error) {
 	} else {
 		p.groups = conf.Strings(c, "allow")
 	}
-	p.members = cfg.Env.Index(indexKey, func() any { return buildIndex(cfg.Env) }).(map[string]*membership)
+	p.members = cfg.Env.Live(indexKey, func(env pdk.Env) any { return buildIndex(env) })
 	return p, nil
 }
 
@@ -109,7 +109,7 @@ type plugin struct {
 	hideHeader          bool
 	includeGroups       bool
 	alwaysAuthenticated bool
-	members             map[string]*membership
+	members             pdk.Live // map[string]*membership, per runtime
 }
 
 var _ pdk.Accesser = (*plugin)(nil)
@@ -171,7 +171,7 @@ func setHeader(ctx pdk.Context, name, value string) {
 
 // consumerGroups returns a consumer's groups and their header value.
 func (p *plugin) consumerGroups(consumerID string) ([]string, string) {
-	m := p.members[consumerID]
+	m := p.members.Get().(map[string]*membership)[consumerID]
 	switch {
 	case m == nil:
 		return nil, ""

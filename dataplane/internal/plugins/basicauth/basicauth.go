@@ -42,7 +42,7 @@ func (Factory) New(cfg pdk.Config) (pdk.Instance, error) {
 		anonymous: authn.NewAnonymous(cfg.Env, conf.String(c, "anonymous")),
 		challenge: map[string]string{"WWW-Authenticate": fmt.Sprintf(`Basic realm="%s"`, conf.String(c, "realm"))},
 	}
-	p.creds = cfg.Env.Index(indexKey, func() any { return buildIndex(cfg.Env) }).(map[string]*credential)
+	p.creds = cfg.Env.Live(indexKey, func(env pdk.Env) any { return buildIndex(env) })
 	return p, nil
 }
 
@@ -78,7 +78,7 @@ type plugin struct {
 	hide      bool
 	anonymous authn.Anonymous
 	challenge map[string]string // the 401s' WWW-Authenticate
-	creds     map[string]*credential
+	creds     pdk.Live          // map[string]*credential, per runtime
 }
 
 var _ pdk.Accesser = (*plugin)(nil)
@@ -110,15 +110,16 @@ func (p *plugin) authenticate(ctx pdk.Context) bool {
 		return false
 	}
 	var c *credential
+	creds := p.creds.Get().(map[string]*credential)
 	username, password, ok := p.retrieve(ctx, "Proxy-Authorization")
 	if ok {
-		c = p.creds[username]
+		c = creds[username]
 	}
 	if c == nil {
 		if username, password, ok = p.retrieve(ctx, "Authorization"); !ok {
 			return false
 		}
-		c = p.creds[username]
+		c = creds[username]
 	}
 	if c == nil || !valid(c, password) {
 		return false

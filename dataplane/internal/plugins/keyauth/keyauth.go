@@ -55,7 +55,7 @@ func (Factory) New(cfg pdk.Config) (pdk.Instance, error) {
 		// quotes and all, without escaping.
 		p.challenge["WWW-Authenticate"] = `Key realm="` + realm + `"`
 	}
-	p.creds = cfg.Env.Index(indexKey, func() any { return buildIndex(cfg.Env) }).(map[string]*credential)
+	p.creds = cfg.Env.Live(indexKey, func(env pdk.Env) any { return buildIndex(env) })
 	return p, nil
 }
 
@@ -101,7 +101,7 @@ type plugin struct {
 	runOnPreflight                  bool
 	anonymous                       authn.Anonymous
 	challenge                       map[string]string // the 401s' WWW-Authenticate
-	creds                           map[string]*credential
+	creds                           pdk.Live          // map[string]*credential, per runtime
 	env                             pdk.Env
 }
 
@@ -140,7 +140,7 @@ func (p *plugin) authenticate(ctx pdk.Context) string {
 	if key == "" {
 		return msgNoKey
 	}
-	c := p.creds[key]
+	c := p.creds.Get().(map[string]*credential)[key]
 	if c == nil || c.expiresAt != 0 && p.env.Now().Unix() >= c.expiresAt {
 		return msgUnauthorized
 	}

@@ -55,15 +55,20 @@ func SetConsumer(ctx pdk.Context, c *pdk.Consumer, cred *pdk.Credential) {
 type Anonymous struct {
 	// Name is the setting as configured, "" for none.
 	Name string
-	// Consumer is the consumer it names, nil when none exists.
-	Consumer *pdk.Consumer
+	// consumer is the consumer it names in the runtime serving (nil when
+	// none exists), looked up per runtime.
+	consumer pdk.Live
 }
 
-// NewAnonymous resolves the setting name against env (when it is not "").
+// NewAnonymous resolves the setting name against env (when it is not "")
+// in each runtime: a consumer change does not remake the instance.
 func NewAnonymous(env pdk.Env, name string) Anonymous {
 	a := Anonymous{Name: name}
 	if name != "" {
-		a.Consumer, _ = env.Consumer(name)
+		a.consumer = env.Live("authn:anonymous:"+name, func(env pdk.Env) any {
+			c, _ := env.Consumer(name)
+			return c
+		})
 	}
 	return a
 }
@@ -71,14 +76,24 @@ func NewAnonymous(env pdk.Env, name string) Anonymous {
 // Set reports whether the setting is configured.
 func (a Anonymous) Set() bool { return a.Name != "" }
 
+// Consumer is the consumer the setting names, nil when none exists.
+func (a Anonymous) Consumer() *pdk.Consumer {
+	if a.consumer == nil {
+		return nil
+	}
+	c, _ := a.consumer.Get().(*pdk.Consumer)
+	return c
+}
+
 // Apply authenticates the request as the anonymous consumer, or answers
 // Kong's 500 when it does not exist.
 func (a Anonymous) Apply(ctx pdk.Context) {
-	if a.Consumer == nil {
+	c := a.Consumer()
+	if c == nil {
 		ctx.Error(500, MissingAnonymous(a.Name), nil)
 		return
 	}
-	SetConsumer(ctx, a.Consumer, nil)
+	SetConsumer(ctx, c, nil)
 }
 
 // MissingAnonymous is Kong's message for an anonymous consumer that does
