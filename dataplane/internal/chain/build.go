@@ -79,7 +79,7 @@ func (b *builder) build(ctx context.Context, next, prevRT *gateway.Runtime, prev
 			case revisit[id]:
 			case keep(old):
 				warmLives(old.env, renv)
-				old.env.rt.Store(renv)
+				c.kept = append(c.kept, old.env)
 				c.entries[id] = old
 			default:
 				if p, ok := set.Get(entity.Plugins, id); ok {
@@ -94,7 +94,7 @@ func (b *builder) build(ctx context.Context, next, prevRT *gateway.Runtime, prev
 			}
 			if old := prev.entries[id]; !changedPlugins[id] && keep(old) {
 				warmLives(old.env, renv)
-				old.env.rt.Store(renv)
+				c.kept = append(c.kept, old.env)
 				c.entries[id] = old
 				continue
 			}
@@ -121,7 +121,7 @@ func (b *builder) build(ctx context.Context, next, prevRT *gateway.Runtime, prev
 			if prev != nil && !changedPlugins[id] {
 				if old := prev.entries[id]; keep(old) {
 					warmLives(old.env, renv)
-					old.env.rt.Store(renv)
+					c.kept = append(c.kept, old.env)
 					c.entries[id] = old
 					return
 				}

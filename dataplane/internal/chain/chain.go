@@ -16,6 +16,7 @@ package chain
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -107,6 +108,27 @@ type Chains struct {
 	// byRoute lists the plugins scoped to each route, served or not (for
 	// the next build); shared between chains, never modified.
 	byRoute map[string][]string
+	// kept are the Envs of the instances kept from the previous chains.
+	// They are pointed at this runtime when it serves its first request
+	// (activate), not when it is built: a runtime that fails to build, or
+	// is never swapped in, must not change what serving instances read.
+	kept     []*env
+	activate sync.Once
+}
+
+// repoint makes the kept instances read this runtime.
+// A runtime that serves late (its first request after a newer one's) does
+// not take the instances back.
+func (c *Chains) repoint() {
+	for _, e := range c.kept {
+		for {
+			cur := e.rt.Load()
+			if cur.gen >= c.env.gen || e.rt.CompareAndSwap(cur, c.env) {
+				break
+			}
+		}
+	}
+	c.kept = nil
 }
 
 // emptyPlan is the plan of a runtime without chains.
@@ -119,6 +141,7 @@ func (c *Chains) Plan(routeID, serviceID string) *Plan {
 	if c == nil {
 		return emptyPlan
 	}
+	c.activate.Do(c.repoint)
 	if p, ok := c.routes[routeID]; ok && routeID != "" {
 		return p
 	}

@@ -635,3 +635,54 @@ func TestLiveValuesFollowTheRuntime(t *testing.T) {
 		t.Errorf("route change: %d instances, %d builds, trace %s", news.Load(), builds.Load(), got)
 	}
 }
+
+// TestFailedBuildLeavesServingInstancesAlone: instances kept by a build
+// that fails, or by a runtime that has not served yet, go on reading the
+// runtime that serves; and an older runtime serving late does not take
+// them back from a newer one.
+func TestFailedBuildLeavesServingInstancesAlone(t *testing.T) {
+	t.Parallel()
+	var news, builds, panics atomic.Int64
+	c := newConfig(t)
+	c.plugin("cors", map[string]any{"max_age": 1}, routeID)
+	b, rt := build(t, c, liveFactory{&news, &builds}, panicOnDemand{&panics})
+	seen := func(rt *gateway.Runtime) string {
+		return traceOf(run(chains(rt).Plan(routeID, serviceID), pdktest.NewContext("GET", "/")))
+	}
+	if got := seen(rt); !strings.HasPrefix(got, "consumers=1") {
+		t.Fatalf("first build: %s", got)
+	}
+	// A consumer and a plugin whose New panics: the build fails.
+	bob := upsert(t, entity.Consumers, map[string]any{"id": fixture2, "username": "bob"})
+	bad := upsert(t, entity.Plugins, map[string]any{"id": fixture.ID("plugin-bad", 1), "name": "request-termination", "config": map[string]any{"message": "m"}})
+	next := rt.Set().Clone()
+	if err := next.Apply([]protocol.Change{bob, bad}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.Update(context.Background(), rt, next, "0123456789abcdef0123456789abcdef", []protocol.Change{bob, bad}); err == nil {
+		t.Fatal("the build with a panicking plugin succeeded")
+	}
+	if got := seen(rt); !strings.HasPrefix(got, "consumers=1") {
+		t.Errorf("after a failed build the serving runtime's instance sees %s", got)
+	}
+	// Two good builds; the newer serves first, then the older late.
+	r2 := update(t, b, rt, bob)
+	r3 := update(t, b, r2, upsert(t, entity.Consumers, map[string]any{"id": fixture.ID("consumer", 3), "username": "carol"}))
+	if got := seen(r3); !strings.HasPrefix(got, "consumers=3") {
+		t.Errorf("newest runtime: %s", got)
+	}
+	seen(r2)
+	if got := seen(r3); !strings.HasPrefix(got, "consumers=3") {
+		t.Errorf("after an older runtime served late, the newest sees %s", got)
+	}
+}
+
+// panicOnDemand makes request-termination instances whose New panics.
+type panicOnDemand struct{ n *atomic.Int64 }
+
+func (panicOnDemand) Name() string { return "request-termination" }
+
+func (p panicOnDemand) New(pdk.Config) (pdk.Instance, error) {
+	p.n.Add(1)
+	panic("broken on purpose")
+}

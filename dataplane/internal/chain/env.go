@@ -18,6 +18,7 @@ import (
 // runtimeEnv is what plugins see of one runtime: its configuration, the
 // values Index built for it, and the resources every runtime shares.
 type runtimeEnv struct {
+	gen    uint64 // increases with every runtime built
 	set    *configset.Set
 	shared *gateway.Shared
 	reg    prometheus.Registerer
@@ -27,6 +28,9 @@ type runtimeEnv struct {
 	mu    sync.Mutex
 	index map[string]*indexEntry
 }
+
+// generations numbers runtime environments in the order they are built.
+var generations atomic.Uint64
 
 // indexEntry is one value Index built. deps are the entity types its
 // build read, known when it was built while an instance was being made
@@ -67,6 +71,7 @@ var consumerTypes = []string{entity.Consumers, entity.ConsumerGroups, entity.Con
 
 func newRuntimeEnv(set *configset.Set, shared *gateway.Shared, opts *Options, prev *runtimeEnv, changed typeSet) *runtimeEnv {
 	e := &runtimeEnv{
+		gen: generations.Add(1),
 		set: set, shared: shared, reg: opts.Registerer, log: opts.Logger, now: opts.Now,
 		index: map[string]*indexEntry{},
 	}
