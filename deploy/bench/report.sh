@@ -107,7 +107,7 @@ else
 	rounds=${ROUNDS:-3} duration=${DURATION:-5s} warmup=${WARMUP:-2s}
 	lat_n=${LATENCY_N:-2000} lat_rate=${LATENCY_RATE:-2000} lat_duration=${LATENCY_DURATION:-2s}
 	sizes=${SIZES:-1000,10000,30000}
-	prop_real=1,10 prop_sim=100 prop_deltas=10 prop_snapshots=2 prop_coldstarts=3
+	prop_real=1,10 prop_sim=100 prop_deltas=30 prop_snapshots=2 prop_coldstarts=3
 	size_re='.' bench_sizes=1000,10000,30000 bench_fleets=100,1000
 	agent_cold=(-test.benchtime 5x -test.count 3) agent_delta=(-test.benchtime 100x -test.count 3)
 	agent_snap=(-test.benchtime 3x)
