@@ -60,6 +60,7 @@ func (b *builder) build(ctx context.Context, next, prevRT *gateway.Runtime, prev
 		}
 		c.entries[e.id] = e
 	}
+	warmed := map[string]bool{}
 	keep := func(old *entry) bool {
 		return old != nil && !old.env.unknown && !old.env.deps.intersects(changed)
 	}
@@ -73,12 +74,28 @@ func (b *builder) build(ctx context.Context, next, prevRT *gateway.Runtime, prev
 				revisit[id] = true
 			}
 		}
-		c.entries = make(map[string]*entry, len(prev.entries)+len(revisit))
+		shared := len(revisit) == 0
+		for _, old := range prev.entries {
+			if !shared {
+				break
+			}
+			shared = keep(old)
+		}
+		if shared {
+			// Every instance is kept: so is the map (never modified
+			// once built).
+			c.entries = prev.entries
+		} else {
+			c.entries = make(map[string]*entry, len(prev.entries)+len(revisit))
+		}
 		for id, old := range prev.entries {
 			switch {
+			case shared:
+				warmLives(old.env, renv, warmed)
+				c.kept = append(c.kept, old.env)
 			case revisit[id]:
 			case keep(old):
-				warmLives(old.env, renv)
+				warmLives(old.env, renv, warmed)
 				c.kept = append(c.kept, old.env)
 				c.entries[id] = old
 			default:
@@ -93,7 +110,7 @@ func (b *builder) build(ctx context.Context, next, prevRT *gateway.Runtime, prev
 				continue
 			}
 			if old := prev.entries[id]; !changedPlugins[id] && keep(old) {
-				warmLives(old.env, renv)
+				warmLives(old.env, renv, warmed)
 				c.kept = append(c.kept, old.env)
 				c.entries[id] = old
 				continue
@@ -120,7 +137,7 @@ func (b *builder) build(ctx context.Context, next, prevRT *gateway.Runtime, prev
 			}
 			if prev != nil && !changedPlugins[id] {
 				if old := prev.entries[id]; keep(old) {
-					warmLives(old.env, renv)
+					warmLives(old.env, renv, warmed)
 					c.kept = append(c.kept, old.env)
 					c.entries[id] = old
 					return
@@ -234,12 +251,26 @@ type configuration interface {
 // chains) and the changed types and routes, a plan whose buckets hold
 // the same entries as before and whose route did not change is kept.
 func (c *Chains) compile(set configuration, prev *Chains, changed typeSet, changedRoutes map[string]bool) {
+	if prev != nil && !changed.has(entity.ConsumerGroups) && sameEntries(c.entries, prev.entries) {
+		// The same instances in the same scopes: the buckets are the
+		// same, and only the plans of changed routes can differ.
+		c.buckets, c.names, c.global = prev.buckets, prev.names, prev.global
+		c.routes, c.services = prev.routes, prev.services // never modified once built
+		if len(changedRoutes) > 0 {
+			c.routes = maps.Clone(prev.routes)
+			for r := range changedRoutes {
+				c.compileRoute(set, r)
+			}
+		}
+		return
+	}
 	groupNames := map[string]string{}
 	set.Each(entity.ConsumerGroups, func(g map[string]any) {
 		id, _ := g["id"].(string)
 		groupNames[id], _ = g["name"].(string)
 	})
 	buckets := make(map[bucketKey]*bucket, len(c.entries))
+	c.buckets = buckets
 	priority := map[string]int{}
 	for _, e := range c.entries {
 		k := e.key()
@@ -329,6 +360,36 @@ func (c *Chains) compile(set configuration, prev *Chains, changed typeSet, chang
 				continue
 			}
 			c.services[k.service] = compile(c.names, buckets, "", k.service)
+		}
+	}
+}
+
+// sameEntries reports whether a and b hold the same instances.
+func sameEntries(a, b map[string]*entry) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for id, e := range a {
+		if b[id] != e {
+			return false
+		}
+	}
+	return true
+}
+
+// compileRoute compiles again the plan of route r, whose record changed,
+// from c's buckets: a route has a plan when route-scoped plugins name it,
+// and the plan depends on the route's service.
+func (c *Chains) compileRoute(set configuration, r string) {
+	delete(c.routes, r)
+	rec, ok := set.Get(entity.Routes, r)
+	if !ok {
+		return
+	}
+	for k := range c.buckets {
+		if k.route == r {
+			c.routes[r] = compile(c.names, c.buckets, r, foreignID(rec, "service"))
+			return
 		}
 	}
 }

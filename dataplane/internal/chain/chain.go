@@ -114,6 +114,9 @@ type Chains struct {
 	// is never swapped in, must not change what serving instances read.
 	kept     []*env
 	activate sync.Once
+	// buckets are the entries grouped by name and scope, kept for the
+	// next build (never modified once compiled).
+	buckets map[bucketKey]*bucket
 }
 
 // repoint makes the kept instances read this runtime.

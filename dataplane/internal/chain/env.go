@@ -301,15 +301,25 @@ func (l *live) Get() any {
 // (so the next runtime keeps it while those types do not change), not on
 // any instance.
 func (e *runtimeEnv) liveValue(key string, build func(pdk.Env) any) any {
+	e.mu.Lock()
+	ie := e.index[key]
+	e.mu.Unlock()
+	if ie != nil && ie.known.Load() {
+		return ie.value // built (known is set after the value)
+	}
 	rec := newEnv(e)
 	return rec.index(e, key, func() any { return build(rec) })
 }
 
 // warmLives builds the Live values of an instance kept by rt before rt
-// serves, so that no request pays for them.
-func warmLives(e *env, rt *runtimeEnv) {
+// serves, so that no request pays for them; warmed holds the keys done
+// in this build (instances share keys).
+func warmLives(e *env, rt *runtimeEnv, warmed map[string]bool) {
 	for _, l := range e.lives {
-		rt.liveValue(l.key, l.build)
+		if !warmed[l.key] {
+			warmed[l.key] = true
+			rt.liveValue(l.key, l.build)
+		}
 	}
 }
 
