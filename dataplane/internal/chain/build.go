@@ -269,34 +269,19 @@ func (c *Chains) compile(set configuration, prev *Chains, changed typeSet, chang
 		id, _ := g["id"].(string)
 		groupNames[id], _ = g["name"].(string)
 	})
-	buckets := make(map[bucketKey]*bucket, len(c.entries))
+	var buckets map[bucketKey]*bucket
+	if prev != nil && prev.buckets != nil && !changed.has(entity.ConsumerGroups) {
+		buckets = updateBuckets(prev.buckets, prev.entries, c.entries, groupNames)
+	} else {
+		buckets = make(map[bucketKey]*bucket, len(c.entries))
+		for _, e := range c.entries {
+			addToBucket(buckets, e, groupNames)
+		}
+	}
 	c.buckets = buckets
 	priority := map[string]int{}
 	for _, e := range c.entries {
-		k := e.key()
-		b := buckets[k]
-		if b == nil {
-			b = &bucket{}
-			buckets[k] = b
-		}
 		priority[e.name] = e.priority
-		b.body = b.body || e.body != nil
-		switch {
-		case e.consumer != "":
-			if b.byConsumer == nil {
-				b.byConsumer = map[string]*entry{}
-			}
-			put(b.byConsumer, e.consumer, e)
-		case e.groupID != "":
-			if b.byGroup == nil {
-				b.byGroup = map[string]*entry{}
-			}
-			put(b.byGroup, groupNames[e.groupID], e)
-		default:
-			if b.plain == nil || e.id < b.plain.id {
-				b.plain = e
-			}
-		}
 	}
 	c.names = order(priority)
 
@@ -362,6 +347,63 @@ func (c *Chains) compile(set configuration, prev *Chains, changed typeSet, chang
 			c.services[k.service] = compile(c.names, buckets, "", k.service)
 		}
 	}
+}
+
+// addToBucket puts e in the bucket of its name and scope.
+func addToBucket(buckets map[bucketKey]*bucket, e *entry, groupNames map[string]string) {
+	k := e.key()
+	b := buckets[k]
+	if b == nil {
+		b = &bucket{}
+		buckets[k] = b
+	}
+	b.body = b.body || e.body != nil
+	switch {
+	case e.consumer != "":
+		if b.byConsumer == nil {
+			b.byConsumer = map[string]*entry{}
+		}
+		put(b.byConsumer, e.consumer, e)
+	case e.groupID != "":
+		if b.byGroup == nil {
+			b.byGroup = map[string]*entry{}
+		}
+		put(b.byGroup, groupNames[e.groupID], e)
+	default:
+		if b.plain == nil || e.id < b.plain.id {
+			b.plain = e
+		}
+	}
+}
+
+// updateBuckets returns the buckets of next from those of prev (built from
+// before): the buckets no changed instance is in are shared (they are
+// never modified once built), the others are made again from next.
+func updateBuckets(prev map[bucketKey]*bucket, before, next map[string]*entry, groupNames map[string]string) map[bucketKey]*bucket {
+	affected := map[bucketKey]bool{}
+	for id, e := range next {
+		if old := before[id]; old != e {
+			affected[e.key()] = true
+			if old != nil {
+				affected[old.key()] = true
+			}
+		}
+	}
+	for id, old := range before {
+		if next[id] == nil {
+			affected[old.key()] = true
+		}
+	}
+	out := maps.Clone(prev)
+	for k := range affected {
+		delete(out, k)
+	}
+	for _, e := range next {
+		if affected[e.key()] {
+			addToBucket(out, e, groupNames)
+		}
+	}
+	return out
 }
 
 // sameEntries reports whether a and b hold the same instances.
