@@ -262,7 +262,7 @@ func (r *runner) measureReal(ctx context.Context, n int) error {
 				return err
 			}
 		}
-		bytes1, msgs1, err := r.cp.sent(ctx)
+		bytes1, msgs1, err := r.sentAtLeast(ctx, msgType, msgs0, n)
 		if err != nil {
 			return err
 		}
@@ -335,6 +335,24 @@ func (r *runner) coldStarts(ctx context.Context) error {
 	return nil
 }
 
+// sentAtLeast reads sync-hub's sent counters until those of msgType have
+// grown by n since before, for at most a second: a data plane can answer
+// a message before the writer that sent it has counted it.
+func (r *runner) sentAtLeast(ctx context.Context, msgType string, before map[string]float64, n int) (bytes, msgs map[string]float64, err error) {
+	deadline := time.Now().Add(time.Second)
+	for {
+		bytes, msgs, err = r.cp.sent(ctx)
+		if err != nil || msgs[msgType]-before[msgType] >= float64(n) || time.Now().After(deadline) {
+			return bytes, msgs, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
 // measureSim stops the real data planes and times the simulated fleet.
 func (r *runner) measureSim(ctx context.Context) error {
 	var rev int64
@@ -381,7 +399,7 @@ func (r *runner) measureSim(ctx context.Context) error {
 		for _, at := range acked {
 			took = append(took, stats.Ms(at.Sub(answered)))
 		}
-		bytes1, msgs1, err := r.cp.sent(ctx)
+		bytes1, msgs1, err := r.sentAtLeast(ctx, kind, msgs0, n)
 		if err != nil {
 			return err
 		}
