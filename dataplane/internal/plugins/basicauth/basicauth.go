@@ -48,13 +48,16 @@ func (Factory) New(cfg pdk.Config) (pdk.Instance, error) {
 
 // credential is a username's credential with its consumer.
 type credential struct {
-	cred     *pdk.Credential
+	cred     pdk.Credential
 	consumer *pdk.Consumer
 	hash     string // sha1(password .. consumer id), hex
 }
 
+// buildIndex maps every username to its credential; the credentials live
+// in one slice, as key-auth's do.
 func buildIndex(env pdk.Env) map[string]*credential {
-	out := map[string]*credential{}
+	var all []credential
+	var names []string
 	env.Each(entity.BasicAuthCredentials, func(e map[string]any) {
 		username, _ := e["username"].(string)
 		id, _ := e["id"].(string)
@@ -65,11 +68,16 @@ func buildIndex(env pdk.Env) map[string]*credential {
 		if username == "" || !ok {
 			return
 		}
-		out[username] = &credential{
-			cred:     &pdk.Credential{ID: id, ConsumerID: consumerID, Type: entity.BasicAuthCredentials},
+		all = append(all, credential{
+			cred:     pdk.Credential{ID: id, ConsumerID: consumerID, Type: entity.BasicAuthCredentials},
 			consumer: consumer, hash: hash,
-		}
+		})
+		names = append(names, username)
 	})
+	out := make(map[string]*credential, len(all))
+	for i := range all {
+		out[names[i]] = &all[i]
+	}
 	return out
 }
 
@@ -124,7 +132,7 @@ func (p *plugin) authenticate(ctx pdk.Context) bool {
 	if c == nil || !valid(c, password) {
 		return false
 	}
-	authn.SetConsumer(ctx, c.consumer, c.cred)
+	authn.SetConsumer(ctx, c.consumer, &c.cred)
 	// Unlike the other auth plugins, Kong's basic-auth identifies the
 	// credential upstream by its username, not its id.
 	ctx.Upstream().SetHeader(authn.HeaderCredentialIdentifier, username)
