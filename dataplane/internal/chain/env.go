@@ -266,6 +266,11 @@ func (e *env) Consumer(idOrUsername string) (*pdk.Consumer, bool) {
 // keeps the instance; see pdk.Env.Live. The value for the runtime being
 // built is made now.
 func (e *env) Live(key string, build func(env pdk.Env) any) pdk.Live {
+	if !e.recording {
+		// The handles are warmed for each runtime that keeps the
+		// instance: they must all be known when New returns.
+		panic("pdk: Env.Live called after the Factory's New returned")
+	}
 	l := &live{key: "live:" + key, build: build, e: e}
 	e.lives = append(e.lives, l)
 	l.Get()
@@ -308,7 +313,9 @@ func (e *runtimeEnv) liveValue(key string, build func(pdk.Env) any) any {
 		return ie.value // built (known is set after the value)
 	}
 	rec := newEnv(e)
-	return rec.index(e, key, func() any { return build(rec) })
+	v := rec.index(e, key, func() any { return build(rec) })
+	rec.seal() // a value that kept rec must not record from requests
+	return v
 }
 
 // warmLives builds the Live values of an instance kept by rt before rt

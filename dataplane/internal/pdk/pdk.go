@@ -286,6 +286,7 @@ type Env interface {
 	// instance with the same key. Unlike with Index, what build reads
 	// does not tie the instance to it: an instance holding a Live is kept
 	// when only those entities change, and its value is built again.
+	// Call it from the Factory's New only.
 	Live(key string, build func(env Env) any) Live
 	// Shared returns a value that outlives runtime swaps (a Redis client
 	// pool, counters), created by create the first time key is asked for.

@@ -161,8 +161,11 @@ func socketOf(c net.Conn) syscall.Conn {
 // listed as waiting; it reports aborted when the client went away first.
 func (x *exchange) readResponseHeader(c *upstream.Conn) (aborted bool, err error) {
 	x.s.waiting.add(x, c)
+	// Deferred, so that a panic while reading (recovered by the engine)
+	// does not leave x linked in the list when it is reused.
+	defer func() { aborted = x.s.waiting.remove(x) }()
 	err = c.ReadResponseHeader(&x.resp.Header)
-	return x.s.waiting.remove(x), err
+	return false, err
 }
 
 // clientAborted ends a try whose client went away: the upstream

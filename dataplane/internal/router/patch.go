@@ -18,9 +18,9 @@ const (
 	servicesType = "services"
 )
 
-// compactAt is how many routes may have changed since the base before a
-// patch rebuilds the whole router instead: a base of n routes takes
-// max(minCompact, n/16) changed routes. A patch costs about the changed
+// compactAt is how many routes and services may have changed since the
+// base before a patch rebuilds the whole router instead: a base of n
+// routes takes max(minCompact, n/16) changes. A patch costs about the changed
 // routes; the rebuild it ends with costs about n, once per that many
 // changed routes.
 func compactAt(n int) int { return max(minCompact, n/16) }
@@ -109,7 +109,7 @@ func Patch(prev *Router, src Source, routeIDs, serviceIDs []string) (*Router, er
 			}
 		}
 	}
-	if len(r.changed) > compactAt(len(r.compiled)) {
+	if len(r.changed)+len(r.svcChanged) > compactAt(len(r.compiled)) {
 		return r.rebuild(src)
 	}
 	var top []*entry

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -157,6 +158,9 @@ func (c *redisConn) endBatch(g *batchGen) {
 func (c *redisConn) sendBatch(reqs []*countReq) {
 	ctx := c.lifeCtx
 	cmds := make([]*redis.Cmd, len(reqs))
+	// retried are the calls sent again with EVAL; when that second
+	// pipeline fails, only they fail: the others have counted.
+	var retried []int
 	err := c.client.Do(ctx, func(ctx context.Context, rdb *redis.Client) error {
 		pending := reqs
 		idx := make([]int, len(reqs))
@@ -189,11 +193,19 @@ func (c *redisConn) sendBatch(reqs []*countReq) {
 			if len(refused) == 0 {
 				return nil
 			}
-			idx = refused
+			idx, retried = refused, refused
 		}
 	})
+	failed := func(int) bool { return err != nil }
+	if err != nil && retried != nil {
+		failed = func(i int) bool { return slices.Contains(retried, i) }
+	}
 	for i, r := range reqs {
-		r.done <- answer(r, cmds[i], err)
+		if failed(i) {
+			r.done <- answer(r, cmds[i], err)
+		} else {
+			r.done <- answer(r, cmds[i], nil)
+		}
 	}
 }
 
