@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 
 	"github.com/labstack/echo/v4"
@@ -48,52 +49,51 @@ func nestedName(t *entity.Type) string {
 	return t.AdminName
 }
 
+// writeHandler reads the request's entity input, runs op on it and
+// answers the entity op returns with status.
+func (a *API) writeHandler(status int, op func(ctx context.Context, c echo.Context, in admin.Input) (map[string]any, error)) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		in, err := a.input(c)
+		if err != nil {
+			return err
+		}
+		e, err := op(c.Request().Context(), c, in)
+		if err != nil {
+			return err
+		}
+		return writeJSON(c, status, e)
+	}
+}
+
+// readHandler answers 200 with the entity op finds.
+func readHandler(op func(ctx context.Context, c echo.Context) (map[string]any, error)) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		e, err := op(c.Request().Context(), c)
+		if err != nil {
+			return err
+		}
+		return writeJSON(c, http.StatusOK, e)
+	}
+}
+
 // entityRoutes registers /{E} and /{E}/{e}.
 func (a *API) entityRoutes(t *entity.Type) {
 	coll := collection(t)
 	item := coll + "/:" + t.Name
 	top := admin.Scope{}
 	a.handle(http.MethodGet, coll, a.listHandler(t, nil, ""))
-	a.handle(http.MethodPost, coll, func(c echo.Context) error {
-		in, err := a.input(c)
-		if err != nil {
-			return err
-		}
-		e, err := a.svc.Create(c.Request().Context(), t, top, in)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, http.StatusCreated, e)
-	})
-	a.handle(http.MethodGet, item, func(c echo.Context) error {
-		e, err := a.svc.Get(c.Request().Context(), t, top, param(c, t.Name))
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, http.StatusOK, e)
-	})
-	a.handle(http.MethodPut, item, func(c echo.Context) error {
-		in, err := a.input(c)
-		if err != nil {
-			return err
-		}
-		e, err := a.svc.Upsert(c.Request().Context(), t, top, param(c, t.Name), in)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, http.StatusOK, e)
-	})
-	a.handle(http.MethodPatch, item, func(c echo.Context) error {
-		in, err := a.input(c)
-		if err != nil {
-			return err
-		}
-		e, err := a.svc.Update(c.Request().Context(), t, top, param(c, t.Name), in)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, http.StatusOK, e)
-	})
+	a.handle(http.MethodPost, coll, a.writeHandler(http.StatusCreated, func(ctx context.Context, _ echo.Context, in admin.Input) (map[string]any, error) {
+		return a.svc.Create(ctx, t, top, in)
+	}))
+	a.handle(http.MethodGet, item, readHandler(func(ctx context.Context, c echo.Context) (map[string]any, error) {
+		return a.svc.Get(ctx, t, top, param(c, t.Name))
+	}))
+	a.handle(http.MethodPut, item, a.writeHandler(http.StatusOK, func(ctx context.Context, c echo.Context, in admin.Input) (map[string]any, error) {
+		return a.svc.Upsert(ctx, t, top, param(c, t.Name), in)
+	}))
+	a.handle(http.MethodPatch, item, a.writeHandler(http.StatusOK, func(ctx context.Context, c echo.Context, in admin.Input) (map[string]any, error) {
+		return a.svc.Update(ctx, t, top, param(c, t.Name), in)
+	}))
 	a.handle(http.MethodDelete, item, func(c echo.Context) error {
 		if err := a.svc.Delete(c.Request().Context(), t, top, param(c, t.Name)); err != nil {
 			return err
@@ -106,35 +106,15 @@ func (a *API) entityRoutes(t *entity.Type) {
 // points at.
 func (a *API) foreignRoutes(t *entity.Type, field string) {
 	path := collection(t) + "/:" + t.Name + "/" + field
-	a.handle(http.MethodGet, path, func(c echo.Context) error {
-		e, err := a.svc.GetForeign(c.Request().Context(), t, param(c, t.Name), field)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, http.StatusOK, e)
-	})
-	a.handle(http.MethodPut, path, func(c echo.Context) error {
-		in, err := a.input(c)
-		if err != nil {
-			return err
-		}
-		e, err := a.svc.UpsertForeign(c.Request().Context(), t, param(c, t.Name), field, in)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, http.StatusOK, e)
-	})
-	a.handle(http.MethodPatch, path, func(c echo.Context) error {
-		in, err := a.input(c)
-		if err != nil {
-			return err
-		}
-		e, err := a.svc.UpdateForeign(c.Request().Context(), t, param(c, t.Name), field, in)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, http.StatusOK, e)
-	})
+	a.handle(http.MethodGet, path, readHandler(func(ctx context.Context, c echo.Context) (map[string]any, error) {
+		return a.svc.GetForeign(ctx, t, param(c, t.Name), field)
+	}))
+	a.handle(http.MethodPut, path, a.writeHandler(http.StatusOK, func(ctx context.Context, c echo.Context, in admin.Input) (map[string]any, error) {
+		return a.svc.UpsertForeign(ctx, t, param(c, t.Name), field, in)
+	}))
+	a.handle(http.MethodPatch, path, a.writeHandler(http.StatusOK, func(ctx context.Context, c echo.Context, in admin.Input) (map[string]any, error) {
+		return a.svc.UpdateForeign(ctx, t, param(c, t.Name), field, in)
+	}))
 	a.handle(http.MethodDelete, path, func(c echo.Context) error {
 		return a.svc.DeleteForeign(c.Request().Context(), t, param(c, t.Name), field)
 	})
@@ -148,65 +128,29 @@ func (a *API) nestedRoutes(p, t *entity.Type, field string) {
 		return admin.Scope{Parent: p, ParentKey: param(c, p.Name), Field: field}
 	}
 	a.handle(http.MethodGet, coll, a.listHandler(t, p, field))
-	a.handle(http.MethodPost, coll, func(c echo.Context) error {
-		in, err := a.input(c)
-		if err != nil {
-			return err
-		}
-		e, err := a.svc.Create(c.Request().Context(), t, scope(c), in)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, http.StatusCreated, e)
-	})
-	a.handle(http.MethodGet, item, func(c echo.Context) error {
-		e, err := a.svc.Get(c.Request().Context(), t, scope(c), param(c, t.Name))
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, http.StatusOK, e)
-	})
-	a.handle(http.MethodPatch, item, func(c echo.Context) error {
-		in, err := a.input(c)
-		if err != nil {
-			return err
-		}
-		e, err := a.svc.Update(c.Request().Context(), t, scope(c), param(c, t.Name), in)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, http.StatusOK, e)
-	})
+	a.handle(http.MethodPost, coll, a.writeHandler(http.StatusCreated, func(ctx context.Context, c echo.Context, in admin.Input) (map[string]any, error) {
+		return a.svc.Create(ctx, t, scope(c), in)
+	}))
+	a.handle(http.MethodGet, item, readHandler(func(ctx context.Context, c echo.Context) (map[string]any, error) {
+		return a.svc.Get(ctx, t, scope(c), param(c, t.Name))
+	}))
+	a.handle(http.MethodPatch, item, a.writeHandler(http.StatusOK, func(ctx context.Context, c echo.Context, in admin.Input) (map[string]any, error) {
+		return a.svc.Update(ctx, t, scope(c), param(c, t.Name), in)
+	}))
 	a.handle(http.MethodDelete, item, func(c echo.Context) error {
 		if err := a.svc.Delete(c.Request().Context(), t, scope(c), param(c, t.Name)); err != nil {
 			return err
 		}
 		return noContent(c)
 	})
-	put := func(c echo.Context) error {
-		in, err := a.input(c)
-		if err != nil {
-			return err
-		}
-		e, err := a.svc.Upsert(c.Request().Context(), t, scope(c), param(c, t.Name), in)
-		if err != nil {
-			return err
-		}
-		return writeJSON(c, http.StatusOK, e)
-	}
+	put := a.writeHandler(http.StatusOK, func(ctx context.Context, c echo.Context, in admin.Input) (map[string]any, error) {
+		return a.svc.Upsert(ctx, t, scope(c), param(c, t.Name), in)
+	})
 	if t.Name == entity.Targets {
 		// Kong's upstreams.lua: PUT updates an existing target, like PATCH.
-		put = func(c echo.Context) error {
-			in, err := a.input(c)
-			if err != nil {
-				return err
-			}
-			e, err := a.svc.UpdateTarget(c.Request().Context(), param(c, p.Name), param(c, t.Name), in)
-			if err != nil {
-				return err
-			}
-			return writeJSON(c, http.StatusOK, e)
-		}
+		put = a.writeHandler(http.StatusOK, func(ctx context.Context, c echo.Context, in admin.Input) (map[string]any, error) {
+			return a.svc.UpdateTarget(ctx, param(c, p.Name), param(c, t.Name), in)
+		})
 		a.handle(http.MethodPatch, item, put)
 		a.handle(http.MethodGet, coll+"/all", a.listHandler(t, p, field))
 	}
