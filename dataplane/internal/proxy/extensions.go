@@ -11,7 +11,6 @@ import (
 	"gatehouse.dev/dataplane/internal/gateway"
 	"gatehouse.dev/dataplane/internal/proxy/tlsterm"
 	"gatehouse.dev/dataplane/internal/router"
-	"gatehouse.dev/shared/configset"
 	"gatehouse.dev/shared/entity"
 )
 
@@ -90,9 +89,7 @@ func (e *routerExtension) Build(_ context.Context, in gateway.Input) (any, error
 		}
 		r, err = router.Patch(prev, set, routes, services)
 	} else {
-		// The router orders routes itself: the set's id order (List) is
-		// not needed.
-		r, err = router.Update(prev, unordered(set, entity.Routes), unordered(set, entity.Services))
+		r, err = router.Rebuild(prev, set)
 	}
 	if err != nil {
 		return nil, err
@@ -101,13 +98,6 @@ func (e *routerExtension) Build(_ context.Context, in gateway.Input) (any, error
 		e.log.Error("route left out of the router: " + err.Error())
 	}
 	return r, nil
-}
-
-// unordered returns the entities of a type in no particular order.
-func unordered(set *configset.Set, typ string) []map[string]any {
-	var out []map[string]any
-	set.Each(typ, func(e map[string]any) { out = append(out, e) })
-	return out
 }
 
 type balancerExtension struct{ m *balancer.Manager }

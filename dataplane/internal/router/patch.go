@@ -130,16 +130,22 @@ func (r *Router) enabledService(id string) (*Service, bool) {
 	return s, ok && s != nil
 }
 
-// rebuild compiles the whole router from src, reusing r's work.
-func (r *Router) rebuild(src Source) (*Router, error) {
+// Rebuild compiles the whole router from src as Update does, reusing
+// prev's work (prev may be nil).
+func Rebuild(prev *Router, src Source) (*Router, error) {
 	var routes, services []map[string]any
 	src.Each(routesType, func(e map[string]any) { routes = append(routes, e) })
 	src.Each(servicesType, func(e map[string]any) { services = append(services, e) })
-	skipped := r.skipped
-	next, err := Update(r, routes, services)
+	return Update(prev, routes, services)
+}
+
+// rebuild compiles the whole router from src, reusing r's work; Skipped
+// stays what this patch compiled.
+func (r *Router) rebuild(src Source) (*Router, error) {
+	next, err := Rebuild(r, src)
 	if err != nil {
 		return nil, err
 	}
-	next.skipped = skipped
+	next.skipped = r.skipped
 	return next, nil
 }

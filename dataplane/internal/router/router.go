@@ -80,24 +80,19 @@ func Update(prev *Router, routes, services []map[string]any) (*Router, error) {
 	svcs := make(map[string]*Service, len(services))
 	for _, rec := range services {
 		id, _ := rec["id"].(string)
-		if old, ok := prev.service(id); ok && old != nil && sameRecord(old.Record, rec) {
-			if _, dup := svcs[id]; dup {
-				return nil, fmt.Errorf("duplicate service id %s", id)
+		if _, dup := svcs[id]; dup {
+			return nil, fmt.Errorf("duplicate service id %s", id)
+		}
+		s, ok := prev.service(id)
+		if !ok || s == nil || !sameRecord(s.Record, rec) {
+			var err error
+			if s, err = decodeService(rec); err != nil {
+				return nil, err
 			}
-			svcs[id] = old
-			continue
 		}
-		s, err := decodeService(rec)
-		if err != nil {
-			return nil, err
+		if s != nil {
+			svcs[id] = s
 		}
-		if s == nil {
-			continue
-		}
-		if _, dup := svcs[s.ID]; dup {
-			return nil, fmt.Errorf("duplicate service id %s", s.ID)
-		}
-		svcs[s.ID] = s
 	}
 	lookup := func(id string) (*Service, bool) { s, ok := svcs[id]; return s, ok }
 	r := &Router{
