@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -17,14 +16,12 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.opentelemetry.io/otel/trace/noop"
 
-	"gatehouse.dev/dataplane/internal/balancer"
 	"gatehouse.dev/dataplane/internal/chain"
-	"gatehouse.dev/dataplane/internal/dns"
-	"gatehouse.dev/dataplane/internal/dns/dnstest"
 	"gatehouse.dev/dataplane/internal/fixture"
 	"gatehouse.dev/dataplane/internal/gateway"
 	"gatehouse.dev/dataplane/internal/plugins"
 	"gatehouse.dev/dataplane/internal/proxy"
+	"gatehouse.dev/dataplane/internal/proxy/proxytest"
 	"gatehouse.dev/shared/configset"
 	"gatehouse.dev/shared/entity"
 )
@@ -93,49 +90,14 @@ func serveTraced(t *testing.T, c *config, reg prometheus.Registerer, tp trace.Tr
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	dnsSrv := dnstest.NewServer(t)
-	mgr, err := balancer.New(ctx, balancer.Options{
-		Resolver: &dns.Client{Servers: []string{dnsSrv.Addr}, Timeout: time.Second, Attempts: 1},
-		Logger:   slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mgr := proxytest.Balancers(t)
 	b := gateway.NewBuilder(catalog(), proxy.RouterExtension(nil), proxy.TLSExtension(nil), proxy.BalancerExtension(mgr),
 		chain.NewExtension(chain.Options{Factories: plugins.Bundled(), Registerer: reg, Logger: slog.New(slog.DiscardHandler)}))
-	rt, err := b.Build(ctx, c.set, c.set.Hash())
+	rt, err := b.Build(context.Background(), c.set, c.set.Hash())
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := proxy.New(proxy.Options{Holder: gateway.NewHolder(rt), TracerProvider: tp, ShutdownTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lc net.ListenConfig
-	plain, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	secure, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, plain, secure) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("Serve did not return")
-		}
-		mgr.Close()
-	})
-	return plain.Addr().String()
+	return proxytest.Serve(t, gateway.NewHolder(rt), tp)
 }
 
 // seen is what the upstream received.

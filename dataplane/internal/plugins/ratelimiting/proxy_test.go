@@ -17,16 +17,13 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
-	"go.opentelemetry.io/otel/trace/noop"
 
-	"gatehouse.dev/dataplane/internal/balancer"
 	"gatehouse.dev/dataplane/internal/chain"
-	"gatehouse.dev/dataplane/internal/dns"
-	"gatehouse.dev/dataplane/internal/dns/dnstest"
 	"gatehouse.dev/dataplane/internal/fixture"
 	"gatehouse.dev/dataplane/internal/gateway"
 	"gatehouse.dev/dataplane/internal/plugins"
 	"gatehouse.dev/dataplane/internal/proxy"
+	"gatehouse.dev/dataplane/internal/proxy/proxytest"
 	"gatehouse.dev/shared/configset"
 	"gatehouse.dev/shared/entity"
 	"gatehouse.dev/shared/protocol"
@@ -77,55 +74,20 @@ func startDataPlane(t *testing.T, upstream string, conf map[string]any) *dataPla
 	dp.put(entity.Plugins, map[string]any{"name": "key-auth", "route": ref(dp.route)})
 	dp.put(entity.Plugins, map[string]any{"id": pluginID, "name": "rate-limiting", "config": conf, "route": ref(dp.route)})
 
-	ctx, cancel := context.WithCancel(context.Background())
-	dnsSrv := dnstest.NewServer(t)
-	mgr, err := balancer.New(ctx, balancer.Options{
-		Resolver: &dns.Client{Servers: []string{dnsSrv.Addr}, Timeout: time.Second, Attempts: 1},
-		Logger:   slog.New(slog.DiscardHandler),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	mgr := proxytest.Balancers(t)
 	dp.builder = gateway.NewBuilder(catalog(), proxy.RouterExtension(nil), proxy.TLSExtension(nil), proxy.BalancerExtension(mgr),
 		chain.NewExtension(chain.Options{
 			Factories: plugins.Bundled(), Logger: slog.New(slog.DiscardHandler),
 			Now: func() time.Time { return *dp.now.Load() },
 		}))
-	rt, err := dp.builder.Build(ctx, dp.set, dp.set.Hash())
+	rt, err := dp.builder.Build(context.Background(), dp.set, dp.set.Hash())
 	if err != nil {
 		t.Fatal(err)
 	}
 	dp.holder = gateway.NewHolder(rt)
-	srv, err := proxy.New(proxy.Options{Holder: dp.holder, TracerProvider: noop.NewTracerProvider(), ShutdownTimeout: 2 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var lc net.ListenConfig
-	plain, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	secure, err := lc.Listen(ctx, "tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dp.addr = plain.Addr().String()
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, plain, secure) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("Serve did not return")
-		}
-		mgr.Close()
-		// The Redis client closes once the runtime's instances are
-		// garbage (TestMain collects before checking for leaks).
-	})
+	// The Redis client closes once the runtime's instances are garbage
+	// (TestMain collects before checking for leaks).
+	dp.addr = proxytest.Serve(t, dp.holder, nil)
 	return dp
 }
 
